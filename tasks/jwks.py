@@ -1,0 +1,122 @@
+"""A process-wide cache of Better Auth's public keys (its JWKS).
+
+PyJWT's PyJWKClient drops its keys when their lifespan ends and the refetch fails, and
+treats an empty key set as an error to raise on every request; Better Auth can publish
+`{"keys": []}` for a moment after a rotation and can be briefly unreachable. This cache
+therefore keeps the last good keys until a fetch brings usable ones, refreshes at most
+once per cooldown however many requests ask, and tells "unknown key" (the token's fault,
+401) apart from "cannot reach the keys" (our fault, 503).
+"""
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from jwt import PyJWK, PyJWKSet
+from jwt.exceptions import PyJWKError, PyJWKSetError
+
+logger = logging.getLogger(__name__)
+
+MAX_JWKS_BYTES = 1024 * 1024
+
+
+class UnknownSigningKey(Exception):
+    """The JWKS was fetched, and no key in it has the token's `kid`."""
+
+
+class JWKSUnavailable(Exception):
+    """No key for the token's `kid` is cached and the JWKS cannot be fetched right now."""
+
+
+class JWKSFetchError(Exception):
+    """The JWKS could not be fetched, or held no usable signing key."""
+
+
+class JWKSCache:
+    """Signing keys by `kid`, refreshed on a TTL or an unknown `kid`, kept through outages."""
+
+    def __init__(self, url, *, ttl=300, cooldown=5, timeout=3.0):
+        self.url = url
+        self.ttl = ttl
+        self.cooldown = cooldown
+        self.timeout = timeout
+        self.fetch_count = 0
+        self.last_error = None
+        self._keys = {}
+        self._fetched_at = None
+        self._attempted_at = None
+        self._lock = threading.Lock()
+
+    def get_key(self, kid):
+        """The key for `kid`, refreshing the set first when it is stale or lacks that key."""
+        key = self._keys.get(kid)
+        if key is not None and not self._is_stale():
+            return key
+        self._refresh(wait=key is None)
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        if self.last_error is not None:
+            raise JWKSUnavailable(self.last_error)
+        raise UnknownSigningKey(kid)
+
+    def keys(self):
+        """The cached keys by `kid`, fetching them first if none have been fetched yet."""
+        if self._fetched_at is None:
+            self._refresh(wait=True)
+        return dict(self._keys)
+
+    def _is_stale(self):
+        return self._fetched_at is None or time.monotonic() - self._fetched_at > self.ttl
+
+    def _cooling_down(self):
+        return self._attempted_at is not None and time.monotonic() - self._attempted_at < self.cooldown
+
+    def _refresh(self, *, wait):
+        # A request holding a usable (if stale) key never queues behind a fetch in progress.
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
+            if self._cooling_down():
+                return
+            self._attempted_at = time.monotonic()
+            try:
+                self._keys = self._fetch()
+                self._fetched_at = time.monotonic()
+                self.last_error = None
+            except JWKSFetchError as e:
+                self.last_error = str(e)
+                logger.warning("JWKS refresh from %s failed: %s", self.url, e)
+        finally:
+            self._lock.release()
+
+    def _fetch(self):
+        self.fetch_count += 1
+        request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read(MAX_JWKS_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise JWKSFetchError(f"cannot fetch the JWKS: {e}") from e
+        if len(body) > MAX_JWKS_BYTES:
+            raise JWKSFetchError("the JWKS is larger than 1 MiB")
+        return parse_signing_keys(body)
+
+
+def parse_signing_keys(body):
+    """`{kid: PyJWK}` for the signing keys in a JWKS document; JWKSFetchError if there are none."""
+    try:
+        document = json.loads(body)
+        key_set = PyJWKSet.from_dict(document)
+    except (ValueError, TypeError, AttributeError, PyJWKSetError, PyJWKError) as e:
+        raise JWKSFetchError(f"the JWKS holds no usable key: {e}") from e
+    keys = {
+        key.key_id: key
+        for key in key_set.keys
+        if key.key_id and key.public_key_use in ("sig", None) and isinstance(key, PyJWK)
+    }
+    if not keys:
+        raise JWKSFetchError("the JWKS holds no signing key with a kid")
+    return keys

@@ -1,0 +1,238 @@
+"""The HTTP contract: every route, under both prefixes, with and without a trailing slash."""
+import json
+from datetime import datetime
+
+import pytest
+
+from tasks.models import Task
+
+pytestmark = pytest.mark.django_db
+
+USER = "user-a"
+PREFIXES = ["/api/tasks", f"/api/{USER}/tasks"]
+SLASHES = ["", "/"]
+TASK_KEYS = {"id", "user_id", "title", "description", "completed", "created_at", "updated_at"}
+
+
+@pytest.fixture(params=PREFIXES, ids=["plain", "user-path"])
+def prefix(request):
+    return request.param
+
+
+@pytest.fixture(params=SLASHES, ids=["no-slash", "slash"])
+def slash(request):
+    return request.param
+
+
+@pytest.fixture
+def client(auth_client):
+    return auth_client(USER)
+
+
+def parse_utc(value):
+    assert value.endswith("Z"), value
+    return datetime.fromisoformat(value)
+
+
+def test_list_returns_empty_array_when_user_has_no_tasks(client, prefix, slash):
+    response = client.get(f"{prefix}{slash}")
+    assert response.status_code == 200
+    assert response.json() == []
+    assert "Link" not in response
+
+
+def test_list_returns_only_callers_tasks_newest_first(client, make_task, prefix, slash):
+    older = make_task(USER, title="older")
+    newer = make_task(USER, title="newer")
+    make_task("user-b", title="not mine")
+    response = client.get(f"{prefix}{slash}")
+    assert response.status_code == 200
+    assert [task["id"] for task in response.json()] == [newer.id, older.id]
+    assert set(response.json()[0]) == TASK_KEYS
+
+
+def test_create_returns_201_task_and_location(client, prefix, slash):
+    response = client.post(f"{prefix}{slash}", {"title": "  Buy milk  ", "description": "2 litres"}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == TASK_KEYS
+    assert body["title"] == "Buy milk"
+    assert body["description"] == "2 litres"
+    assert body["completed"] is False
+    assert body["user_id"] == USER
+    parse_utc(body["created_at"])
+    parse_utc(body["updated_at"])
+    assert response["Location"].endswith(f"{prefix}/{body['id']}")
+    assert Task.objects.get(pk=body["id"]).user_id == USER
+
+
+def test_create_ignores_read_only_fields(client):
+    response = client.post(
+        "/api/tasks",
+        {"title": "t", "id": 999999, "user_id": "someone-else", "created_at": "2000-01-01T00:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 201
+    task = Task.objects.get()
+    assert task.user_id == USER
+    assert task.id != 999999
+    assert task.created_at.year != 2000
+
+
+def test_create_stores_null_description_as_empty_string(client):
+    response = client.post("/api/tasks", {"title": "t", "description": None}, format="json")
+    assert response.status_code == 201
+    assert response.json()["description"] == ""
+    assert Task.objects.get().description == ""
+
+
+def test_retrieve_returns_task(client, make_task, prefix, slash):
+    task = make_task(USER, title="mine")
+    response = client.get(f"{prefix}/{task.id}{slash}")
+    assert response.status_code == 200
+    assert response.json()["title"] == "mine"
+    assert response.json()["id"] == task.id
+
+
+def test_put_replaces_title_and_description(client, make_task, prefix, slash):
+    task = make_task(USER, title="old", description="old text")
+    response = client.put(f"{prefix}/{task.id}{slash}", {"title": "new", "description": "new text"}, format="json")
+    assert response.status_code == 200
+    task.refresh_from_db()
+    assert (task.title, task.description) == ("new", "new text")
+    assert response.json()["title"] == "new"
+
+
+def test_put_requires_title(client, make_task):
+    task = make_task(USER, title="old")
+    response = client.put(f"/api/tasks/{task.id}", {"description": "x"}, format="json")
+    assert response.status_code == 400
+    assert "title" in response.json()
+    task.refresh_from_db()
+    assert task.title == "old"
+
+
+def test_patch_updates_only_given_fields(client, make_task, prefix, slash):
+    task = make_task(USER, title="keep", description="old")
+    response = client.patch(f"{prefix}/{task.id}{slash}", {"completed": True}, format="json")
+    assert response.status_code == 200
+    task.refresh_from_db()
+    assert (task.title, task.description, task.completed) == ("keep", "old", True)
+
+
+def test_update_refreshes_updated_at(client, make_task):
+    task = make_task(USER)
+    before = task.updated_at
+    response = client.patch(f"/api/tasks/{task.id}", {"title": "renamed"}, format="json")
+    assert parse_utc(response.json()["updated_at"]) > before
+
+
+def test_delete_returns_204_and_removes_task(client, make_task, prefix, slash):
+    task = make_task(USER)
+    response = client.delete(f"{prefix}/{task.id}{slash}")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert not Task.objects.filter(pk=task.id).exists()
+
+
+def test_complete_flips_completed_without_a_body(client, make_task, prefix, slash):
+    task = make_task(USER)
+    first = client.patch(f"{prefix}/{task.id}/complete{slash}")
+    assert first.status_code == 200
+    assert first.json()["completed"] is True
+    second = client.patch(f"{prefix}/{task.id}/complete{slash}")
+    assert second.json()["completed"] is False
+    task.refresh_from_db()
+    assert task.completed is False
+
+
+def test_complete_refreshes_updated_at(client, make_task):
+    task = make_task(USER)
+    response = client.patch(f"/api/tasks/{task.id}/complete")
+    assert parse_utc(response.json()["updated_at"]) > task.updated_at
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": 123}, "title"),
+        ({"title": ["a"]}, "title"),
+        ({"title": None}, "title"),
+        ({"title": "nul\x00byte"}, "title"),
+        ({"title": "lone \ud800 surrogate"}, "title"),
+        ({"title": "ok", "description": "d" * 1001}, "description"),
+        ({"title": "ok", "description": "nul\x00"}, "description"),
+        ({"title": "ok", "description": 5}, "description"),
+        ({"title": "ok", "completed": "maybe"}, "completed"),
+    ],
+)
+def test_create_rejects_invalid_fields_with_400_naming_the_field(client, body, field):
+    # json.dumps spells a lone surrogate as an escape, as a real client would.
+    response = client.post("/api/tasks", json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Task.objects.exists()
+
+
+def test_title_limit_counts_characters_not_bytes(client):
+    title = "é" * 200
+    response = client.post("/api/tasks", {"title": title}, format="json")
+    assert response.status_code == 201
+    assert Task.objects.get().title == title
+
+
+def test_invalid_json_is_400(client):
+    response = client.post("/api/tasks", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_json_array_body_is_400(client):
+    response = client.post("/api/tasks", [{"title": "t"}], format="json")
+    assert response.status_code == 400
+    assert response.json()
+
+
+def test_wrong_content_type_is_415(client):
+    response = client.post("/api/tasks", "title=t", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert "detail" in response.json()
+
+
+def test_unsupported_method_is_405(client, make_task):
+    task = make_task(USER)
+    assert client.delete("/api/tasks").status_code == 405
+    response = client.get(f"/api/tasks/{task.id}/complete")
+    assert response.status_code == 405
+    assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/tasks/abc", "/api/tasks/1/nope", "/api/"])
+def test_unknown_api_url_is_json_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("task_id", ["0", "-1", "99999999999999999999999", "9223372036854775808"])
+def test_out_of_range_ids_are_404_not_500(client, task_id):
+    response = client.get(f"/api/tasks/{task_id}")
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+def test_missing_task_is_404(client):
+    response = client.get("/api/tasks/424242")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Task matches the given query."}
+
+
+def test_post_to_slashless_url_is_not_redirected(client):
+    response = client.post("/api/tasks", {"title": "t"}, format="json")
+    assert response.status_code == 201
+    assert Task.objects.count() == 1

@@ -39,7 +39,7 @@ def is_api_path(request):
 def not_found(request, exception=None):
     """handler404: JSON under /api/, Django's page elsewhere (the admin)."""
     if is_api_path(request):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+        return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
 
 

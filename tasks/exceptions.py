@@ -1,9 +1,10 @@
-"""Exceptions the API raises beyond DRF's own."""
+"""Exceptions the API raises beyond DRF's own; their bodies carry a stable `code`, as 401s do."""
 from rest_framework import status
 from rest_framework.exceptions import APIException
+from rest_framework_simplejwt.exceptions import DetailDictMixin
 
 
-class AuthServiceUnavailable(APIException):
+class AuthServiceUnavailable(DetailDictMixin, APIException):
     """Better Auth's keys are needed and cannot be fetched: the token may well be valid."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -11,7 +12,7 @@ class AuthServiceUnavailable(APIException):
     default_code = "auth_unavailable"
 
 
-class DatabaseUnavailable(APIException):
+class DatabaseUnavailable(DetailDictMixin, APIException):
     """The database cannot be reached (or gave up on the query); retrying may succeed."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -3,9 +3,10 @@
 PyJWT's PyJWKClient drops its keys when their lifespan ends and the refetch fails, and
 treats an empty key set as an error to raise on every request; Better Auth can publish
 `{"keys": []}` for a moment after a rotation and can be briefly unreachable. This cache
-therefore keeps the last good keys until a fetch brings usable ones, refreshes at most
-once per cooldown however many requests ask, and tells "unknown key" (the token's fault,
-401) apart from "cannot reach the keys" (our fault, 503).
+therefore keeps the last good keys until a fetch brings usable ones, lets concurrent
+requests share one fetch, refetches for unknown kids at most once per cooldown however
+many requests carry them, and tells "unknown key" (the token's fault, 401) apart from
+"cannot reach the keys" (ours, 503).
 """
 import json
 import logging
@@ -47,14 +48,19 @@ class JWKSCache:
         self._keys = {}
         self._fetched_at = None
         self._attempted_at = None
+        self._unknown_kid_refresh_at = None
+        # Counts finished fetch attempts; bumped after the keys are replaced, so a reader
+        # that saw the old generation and then missed a key knows to look again.
+        self._generation = 0
         self._lock = threading.Lock()
 
     def get_key(self, kid):
         """The key for `kid`, refreshing the set first when it is stale or lacks that key."""
+        generation = self._generation  # read before the keys: see _refresh
         key = self._keys.get(kid)
         if key is not None and not self._is_stale():
             return key
-        self._refresh(wait=key is None)
+        self._refresh(seen=generation, have_key=key is not None)
         key = self._keys.get(kid)
         if key is not None:
             return key
@@ -65,23 +71,36 @@ class JWKSCache:
     def keys(self):
         """The cached keys by `kid`, fetching them first if none have been fetched yet."""
         if self._fetched_at is None:
-            self._refresh(wait=True)
+            self._refresh(seen=self._generation, have_key=False)
         return dict(self._keys)
 
     def _is_stale(self):
         return self._fetched_at is None or time.monotonic() - self._fetched_at > self.ttl
 
-    def _cooling_down(self):
-        return self._attempted_at is not None and time.monotonic() - self._attempted_at < self.cooldown
+    def _backing_off(self, unknown_kid):
+        """After a failed fetch, and after a fetch for an unknown kid, wait out the cooldown.
 
-    def _refresh(self, *, wait):
+        A fetch on start-up or on TTL expiry starts no cooldown, so a key that Better Auth
+        has just rotated in is found at once unless a refresh for an unknown kid just ran.
+        """
+        now = time.monotonic()
+        if self.last_error is not None and now - self._attempted_at < self.cooldown:
+            return True
+        last = self._unknown_kid_refresh_at
+        return unknown_kid and last is not None and now - last < self.cooldown
+
+    def _refresh(self, *, seen, have_key):
         # A request holding a usable (if stale) key never queues behind a fetch in progress.
-        if not self._lock.acquire(blocking=wait):
+        if not self._lock.acquire(blocking=not have_key):
             return
         try:
-            if self._cooling_down():
+            # Requests that queued behind a fetch use its result instead of fetching again.
+            unknown_kid = not have_key and bool(self._keys)
+            if self._generation != seen or self._backing_off(unknown_kid):
                 return
             self._attempted_at = time.monotonic()
+            if unknown_kid:
+                self._unknown_kid_refresh_at = self._attempted_at
             try:
                 self._keys = self._fetch()
                 self._fetched_at = time.monotonic()
@@ -89,6 +108,7 @@ class JWKSCache:
             except JWKSFetchError as e:
                 self.last_error = str(e)
                 logger.warning("JWKS refresh from %s failed: %s", self.url, e)
+            self._generation += 1
         finally:
             self._lock.release()
 

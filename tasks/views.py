@@ -3,7 +3,13 @@ from django.db import DatabaseError, connection
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -18,6 +24,19 @@ from .schema import TaskAutoSchema
 from .serializers import TaskSerializer
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "Link",
+                str,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description='`<url>; rel="next"` when more tasks remain; absent on the last page.',
+            )
+        ]
+    )
+)
 class TaskViewSet(viewsets.ModelViewSet):
     """The caller's own tasks; anyone else's simply do not exist here (404)."""
 

@@ -1,0 +1,315 @@
+"""Better Auth tokens, really signed and verified through the real code path."""
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from tasks.authentication import token_backend
+
+from .keys import ALGORITHMS, HS256_SECRET, SigningKey
+
+pytestmark = pytest.mark.django_db
+
+
+def get_tasks(api_client, token):
+    return api_client.get("/api/tasks", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def assert_invalid_token(response, code="token_not_valid"):
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token.", "code": code}
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_each_better_auth_algorithm_is_accepted(api_client, settings, make_token, session_keys, algorithm):
+    settings.BETTER_AUTH_JWT_ALGORITHMS = [algorithm]
+    token = make_token("user-a", key=session_keys[algorithm])
+    response = get_tasks(api_client, token)
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+def test_several_allowed_algorithms_each_verify_with_their_own_key(api_client, settings, make_token, session_keys):
+    settings.BETTER_AUTH_JWT_ALGORITHMS = ["EdDSA", "ES256"]
+    for algorithm in ("EdDSA", "ES256"):
+        assert get_tasks(api_client, make_token(key=session_keys[algorithm])).status_code == 200
+    assert_invalid_token(get_tasks(api_client, make_token(key=session_keys["RS256"])))
+
+
+def test_authenticated_user_is_the_token_subject(api_client, make_token, make_task):
+    make_task("user-z", title="z's task")
+    response = get_tasks(api_client, make_token("user-z"))
+    assert [task["title"] for task in response.json()] == ["z's task"]
+
+
+def test_missing_authorization_is_401_with_bearer_challenge(api_client):
+    response = api_client.get("/api/tasks")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Token abc.def.ghi", "bearer"])
+def test_other_schemes_are_401(api_client, header):
+    response = api_client.get("/api/tasks", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_bearer_scheme_is_case_insensitive(api_client, make_token):
+    assert api_client.get("/api/tasks", HTTP_AUTHORIZATION=f"bearer {make_token()}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer ", "Bearer not-a-jwt", "Bearer a.b", "Bearer a.b.c.d", "Bearer a.b.c d", "Bearer " + "a" * 9000 + ".b.c"],
+)
+def test_malformed_bearer_values_are_401(api_client, header):
+    response = api_client.get("/api/tasks", HTTP_AUTHORIZATION=header)
+    assert_invalid_token(response, code="bad_authorization_header")
+
+
+def forged(make_token, session_keys, jwks_server, case):
+    """Tokens that must all be refused; each case names what is wrong with it."""
+    now = int(time.time())
+    signing_key = session_keys["EdDSA"]
+    if case == "expired":
+        return make_token(exp=now - 60, iat=now - 1000)
+    if case == "expired_beyond_leeway":
+        return make_token(exp=now - 11)
+    if case == "no_exp":
+        return make_token(exp=None)
+    if case == "future_nbf":
+        return make_token(nbf=now + 120)
+    if case == "future_iat":
+        return make_token(iat=now + 120)
+    if case == "wrong_iss":
+        return make_token(iss="https://evil.example.com")
+    if case == "iss_with_path":
+        return make_token(iss=f"{jwks_server.origin}/api/auth")
+    if case == "iss_other_case":
+        return make_token(iss=jwks_server.origin.upper())
+    if case == "wrong_aud":
+        return make_token(aud="https://other.example.com")
+    if case == "aud_list_without_ours":
+        return make_token(aud=["https://a.example.com", "https://b.example.com"])
+    if case == "no_aud":
+        return make_token(aud=None)
+    if case == "no_sub":
+        return make_token(sub=None)
+    if case == "empty_sub":
+        return make_token(sub="")
+    if case == "blank_sub":
+        return make_token(sub="   ")
+    if case == "numeric_sub":
+        return make_token(sub=12345)
+    if case == "long_sub":
+        return make_token(sub="u" * 256)
+    if case == "unknown_kid":
+        return make_token(key=SigningKey("EdDSA"))
+    if case == "missing_kid":
+        token = make_token()
+        header, payload, signature = token.split(".")
+        return ".".join([b64({"alg": "EdDSA"}), payload, signature])
+    if case == "same_kid_other_key":
+        return make_token(key=SigningKey("EdDSA", kid=signing_key.kid))
+    if case == "alg_none":
+        header = b64({"alg": "none", "kid": signing_key.kid})
+        return f"{header}.{b64({'sub': 'user-a', 'exp': now + 900})}."
+    if case == "alg_none_with_signature":
+        header = b64({"alg": "none", "kid": signing_key.kid})
+        return f"{header}.{b64({'sub': 'user-a', 'exp': now + 900})}.c2ln"
+    if case == "hs256_keyed_with_public_jwk":
+        public_x = signing_key.public_jwk["x"]
+        return make_token(secret=public_x, headers={"kid": signing_key.kid})
+    if case == "alg_not_allowed":
+        return make_token(key=session_keys["ES256"])
+    if case == "alg_mismatch_with_key":
+        rsa_key = session_keys["RS256"]
+        impostor = SigningKey("PS256", kid=rsa_key.kid)
+        impostor.private_key = rsa_key.private_key
+        return make_token(key=impostor)
+    if case == "tampered_payload":
+        header, _, signature = make_token().split(".")
+        return ".".join([header, b64({"sub": "user-b", "exp": now + 900}), signature])
+    if case == "tampered_header":
+        _, payload, signature = make_token().split(".")
+        return ".".join([b64({"alg": "EdDSA", "kid": signing_key.kid, "x": 1}), payload, signature])
+    if case == "tampered_signature":
+        header, payload, signature = make_token().split(".")
+        return ".".join([header, payload, ("A" if signature[0] != "A" else "B") + signature[1:]])
+    if case == "malformed_header_json":
+        _, payload, signature = make_token().split(".")
+        return ".".join([base64.urlsafe_b64encode(b"{not json").decode().rstrip("="), payload, signature])
+    if case == "payload_not_an_object":
+        header, _, signature = make_token().split(".")
+        return ".".join([header, b64(["sub", "user-a"]), signature])
+    raise AssertionError(case)
+
+
+FORGED_CASES = [
+    "expired", "expired_beyond_leeway", "no_exp", "future_nbf", "future_iat", "wrong_iss", "iss_with_path",
+    "iss_other_case", "wrong_aud", "aud_list_without_ours", "no_aud", "no_sub", "empty_sub", "blank_sub",
+    "numeric_sub", "long_sub", "unknown_kid", "missing_kid", "same_kid_other_key", "alg_none",
+    "alg_none_with_signature", "hs256_keyed_with_public_jwk", "alg_not_allowed", "alg_mismatch_with_key",
+    "tampered_payload", "tampered_header", "tampered_signature", "malformed_header_json", "payload_not_an_object",
+]
+
+
+@pytest.mark.parametrize("case", FORGED_CASES)
+def test_forged_or_stale_token_is_401(api_client, settings, make_token, session_keys, jwks_server, case):
+    if case == "alg_mismatch_with_key":
+        settings.BETTER_AUTH_JWT_ALGORITHMS = ["RS256", "PS256"]
+    token = forged(make_token, session_keys, jwks_server, case)
+    code = "token_expired" if case.startswith("expired") else "token_not_valid"
+    if case == "alg_none":  # an empty signature segment is refused before decoding
+        code = "bad_authorization_header"
+    assert_invalid_token(get_tasks(api_client, token), code=code)
+
+
+def test_expiry_within_leeway_is_accepted(api_client, make_token):
+    assert get_tasks(api_client, make_token(exp=int(time.time()) - 5)).status_code == 200
+
+
+def test_aud_list_containing_ours_is_accepted(api_client, make_token, jwks_server):
+    token = make_token(aud=["https://other.example.com", jwks_server.origin])
+    assert get_tasks(api_client, token).status_code == 200
+
+
+def test_trailing_slash_on_configured_url_does_not_matter(api_client, settings, make_token, jwks_server):
+    settings.BETTER_AUTH_URL = f"{jwks_server.origin}/"
+    assert get_tasks(api_client, make_token()).status_code == 200
+
+
+def test_issuer_and_audience_overrides_are_enforced(api_client, settings, make_token):
+    settings.BETTER_AUTH_JWT_ISSUER = "https://auth.example.com/"
+    settings.BETTER_AUTH_JWT_AUDIENCE = "https://app.example.com"
+    good = make_token(iss="https://auth.example.com", aud="https://app.example.com")
+    assert get_tasks(api_client, good).status_code == 200
+    assert_invalid_token(get_tasks(api_client, make_token()))
+
+
+def test_explicit_jwks_url_is_used(api_client, settings, make_token, jwks_server):
+    settings.BETTER_AUTH_URL = "https://auth.example.com"
+    settings.BETTER_AUTH_JWKS_URL = f"{jwks_server.origin}{jwks_server.path}"
+    token = make_token(iss="https://auth.example.com", aud="https://auth.example.com")
+    assert get_tasks(api_client, token).status_code == 200
+    assert jwks_server.fetches == 1
+
+
+def test_key_rotation_is_picked_up_without_restart(api_client, make_token, jwks_server, signing_key):
+    assert get_tasks(api_client, make_token()).status_code == 200
+    new_key = SigningKey("EdDSA")
+    jwks_server.keys = [new_key, signing_key]
+    assert get_tasks(api_client, make_token(key=new_key)).status_code == 200
+    assert get_tasks(api_client, make_token(key=signing_key)).status_code == 200
+
+
+def test_keys_are_fetched_once_then_cached(api_client, make_token, jwks_server):
+    for _ in range(5):
+        assert get_tasks(api_client, make_token()).status_code == 200
+    assert jwks_server.fetches == 1
+
+
+def test_unknown_kid_refetches_at_most_once_per_cooldown(api_client, make_token, jwks_server):
+    assert get_tasks(api_client, make_token()).status_code == 200
+    stranger = SigningKey("EdDSA")
+    for _ in range(5):
+        assert_invalid_token(get_tasks(api_client, make_token(key=stranger)))
+    assert jwks_server.fetches == 2  # the first fetch, then one refresh for the unknown kid
+
+
+def test_cached_keys_keep_working_while_jwks_is_unreachable(api_client, settings, make_token, jwks_server):
+    settings.BETTER_AUTH_JWKS_CACHE_TTL = 0
+    settings.BETTER_AUTH_JWKS_REFRESH_COOLDOWN = 0
+    assert get_tasks(api_client, make_token()).status_code == 200
+    jwks_server.available = False
+    assert get_tasks(api_client, make_token()).status_code == 200
+    assert jwks_server.fetches >= 2
+
+
+def test_new_kid_while_jwks_is_unreachable_is_503_not_401(api_client, settings, make_token, jwks_server):
+    settings.BETTER_AUTH_JWKS_REFRESH_COOLDOWN = 0
+    assert get_tasks(api_client, make_token()).status_code == 200
+    jwks_server.available = False
+    response = get_tasks(api_client, make_token(key=SigningKey("EdDSA")))
+    assert response.status_code == 503
+    assert response.json()["code"] == "auth_unavailable"
+
+
+def test_no_reachable_jwks_and_no_cache_is_503(api_client, make_token, jwks_server):
+    jwks_server.available = False
+    response = get_tasks(api_client, make_token())
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Cannot verify tokens right now; try again shortly.", "code": "auth_unavailable"}
+
+
+def test_empty_jwks_after_rotation_keeps_last_good_keys(api_client, settings, make_token, jwks_server):
+    settings.BETTER_AUTH_JWKS_CACHE_TTL = 0
+    settings.BETTER_AUTH_JWKS_REFRESH_COOLDOWN = 0
+    assert get_tasks(api_client, make_token()).status_code == 200
+    jwks_server.keys = []
+    assert get_tasks(api_client, make_token()).status_code == 200
+
+
+def test_jwks_recovers_after_outage(api_client, settings, make_token, jwks_server):
+    settings.BETTER_AUTH_JWKS_REFRESH_COOLDOWN = 0
+    jwks_server.available = False
+    assert get_tasks(api_client, make_token()).status_code == 503
+    jwks_server.available = True
+    assert get_tasks(api_client, make_token()).status_code == 200
+
+
+def test_authentication_makes_no_database_query(api_client, make_token, django_assert_num_queries):
+    token = make_token()
+    get_tasks(api_client, token)  # warm the key cache
+    with django_assert_num_queries(1):  # the page of tasks, nothing for the user
+        assert get_tasks(api_client, token).status_code == 200
+
+
+def test_rejection_reason_never_echoes_the_token(api_client, make_token, caplog):
+    token = make_token(iss="https://evil.example.com")
+    with caplog.at_level("INFO"):
+        response = get_tasks(api_client, token)
+    assert response.status_code == 401
+    assert token not in response.content.decode()
+    assert "Invalid issuer" in caplog.text
+    assert token.split(".")[2] not in caplog.text
+
+
+class TestSharedSecretMode:
+    """HS256 with BETTER_AUTH_SECRET, for set-ups that sign their own tokens."""
+
+    @pytest.fixture(autouse=True)
+    def hs256(self, settings):
+        settings.BETTER_AUTH_JWT_ALGORITHMS = ["HS256"]
+        settings.BETTER_AUTH_SECRET = HS256_SECRET
+
+    def test_token_signed_with_the_secret_is_accepted(self, api_client, make_token, jwks_server):
+        assert get_tasks(api_client, make_token(secret=HS256_SECRET)).status_code == 200
+        assert jwks_server.fetches == 0
+
+    def test_token_signed_with_another_secret_is_401(self, api_client, make_token):
+        assert_invalid_token(get_tasks(api_client, make_token(secret="x" * 40)))
+
+    def test_asymmetric_token_is_401(self, api_client, make_token):
+        assert_invalid_token(get_tasks(api_client, make_token()))
+
+    def test_alg_none_is_401(self, api_client, make_token):
+        token = jwt.encode({"sub": "user-a", "exp": int(time.time()) + 60}, None, algorithm="none")
+        assert_invalid_token(get_tasks(api_client, token), code="bad_authorization_header")
+        assert_invalid_token(get_tasks(api_client, token + "c2ln"))
+
+
+def test_backend_is_rebuilt_when_settings_change(settings):
+    first = token_backend()
+    settings.BETTER_AUTH_JWT_LEEWAY = 3
+    assert token_backend() is not first
+    assert token_backend().config.leeway == 3

@@ -95,6 +95,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
     )
 
+# Behind PgBouncer in transaction pooling mode (a managed "pooled" URL), consecutive queries
+# may run on different server connections, so a server-side cursor cannot outlive its query.
+if env_bool("DATABASE_POOLED"):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,13 +129,34 @@ BETTER_AUTH_JWKS_CACHE_TTL = env_int("BETTER_AUTH_JWKS_CACHE_TTL", 300)
 BETTER_AUTH_JWKS_REFRESH_COOLDOWN = env_int("BETTER_AUTH_JWKS_REFRESH_COOLDOWN", 5)
 BETTER_AUTH_JWKS_TIMEOUT = 3
 
+# Shared by every worker when REDIS_URL is set (the rate limit's counters live here).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Requests per user in DRF's syntax (`1200/minute`); `off` disables the limit.
+_throttle_rate = os.environ.get("API_USER_THROTTLE_RATE", "1200/minute").strip()
+API_USER_THROTTLE_RATE = None if _throttle_rate.lower() == "off" else _throttle_rate
+
+# Largest request body read (API JSON and admin forms); larger ones get 413 before being read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 256 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tasks.authentication.BetterAuthJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tasks.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tasks.error_handlers.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["tasks.throttling.PerUserRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 

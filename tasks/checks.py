@@ -1,9 +1,10 @@
-"""System checks for the Better Auth configuration (`manage.py check`, `tasks.E00x`)."""
+"""System checks for this service's configuration (`manage.py check`, `tasks.E00x`/`W00x`)."""
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from .auth_config import AuthConfig
+from .throttling import PerUserRateThrottle
 
 
 @checks.register(checks.Tags.security)
@@ -31,8 +32,22 @@ def check_secret_key_is_configured(app_configs=None, **kwargs):
     )]
 
 
-def raise_on_auth_misconfiguration():
-    """Refuse to start serving when token verification is misconfigured."""
-    errors = [str(e) for e in check_better_auth_configuration() if e.is_serious()]
+@checks.register()
+def check_throttle_rate(app_configs=None, **kwargs):
+    try:
+        PerUserRateThrottle()
+    except (ValueError, KeyError, IndexError, AttributeError):
+        return [checks.Error(
+            f"API_USER_THROTTLE_RATE {settings.API_USER_THROTTLE_RATE!r} is not a DRF rate.",
+            hint="Use a number per second, minute, hour or day, e.g. 1200/minute, or off.",
+            id="tasks.E005",
+        )]
+    return []
+
+
+def raise_on_configuration_errors():
+    """Refuse to start serving when token verification or the rate limit is misconfigured."""
+    found = check_better_auth_configuration() + check_throttle_rate()
+    errors = [str(e) for e in found if e.is_serious()]
     if errors:
         raise ImproperlyConfigured("; ".join(errors))

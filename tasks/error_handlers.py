@@ -1,22 +1,25 @@
 """Every failure under /api/ is answered with JSON, never HTML or a traceback."""
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import status
 from rest_framework.views import exception_handler, set_rollback
 
-from .exceptions import DatabaseUnavailable
+from .exceptions import DatabaseUnavailable, RequestBodyTooLarge
 
 logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, plus JSON answers for database outages and unexpected errors."""
+    """DRF's handler, plus JSON answers for oversized bodies, database outages and bugs."""
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         exc = DatabaseUnavailable()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestBodyTooLarge()
     response = exception_handler(exc, context)
     if response is None:
         logger.error("unhandled error in %s", context["view"].__class__.__name__, exc_info=exc)

@@ -18,3 +18,11 @@ class DatabaseUnavailable(DetailDictMixin, APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The database is unavailable; try again shortly."
     default_code = "database_unavailable"
+
+
+class RequestBodyTooLarge(APIException):
+    """The body is over DATA_UPLOAD_MAX_MEMORY_SIZE (API_MAX_BODY_BYTES); refused unread."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body is too large."
+    default_code = "request_too_large"

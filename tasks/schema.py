@@ -1,7 +1,10 @@
-"""How drf-spectacular documents our authentication, so Swagger UI's "Authorize" works."""
+"""How drf-spectacular documents the API: the bearer scheme, operation ids, error answers."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 
 class BetterAuthJWTScheme(OpenApiAuthenticationExtension):
@@ -16,8 +19,25 @@ class BetterAuthJWTScheme(OpenApiAuthenticationExtension):
         )
 
 
+class ErrorSerializer(serializers.Serializer):
+    """An error answer: a message, and for 401/503 a stable machine-readable code."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description='`{"detail": ...}` for an unreadable body, else `{"field": ["message", ...]}`.',
+)
+
+
+def error(description):
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
 class TaskAutoSchema(AutoSchema):
-    """Keeps the two route shapes apart in the document: own operation ids and tag."""
+    """Keeps the two route shapes apart (own operation ids and tag) and lists every error answer."""
 
     def is_user_path(self):
         return "{user_id}" in self.path
@@ -28,3 +48,27 @@ class TaskAutoSchema(AutoSchema):
 
     def get_tags(self):
         return ["tasks (original /api/{user_id}/ shape)"] if self.is_user_path() else ["tasks"]
+
+    def error_responses(self):
+        responses = {
+            "401": error("Missing, malformed, invalid or expired token."),
+            "429": error("Too many requests for this user; see Retry-After."),
+            "503": error("The database or Better Auth's keys cannot be reached."),
+        }
+        if self.method in ("POST", "PUT", "PATCH"):
+            responses["400"] = VALIDATION_ERROR
+            responses["413"] = error("Request body is too large.")
+            responses["415"] = error("The body is not application/json.")
+        elif self._is_list_view():
+            responses["400"] = VALIDATION_ERROR
+        if self.is_user_path():
+            responses["403"] = error("{user_id} is not the token's subject.")
+        if "{id}" in self.path:
+            responses["404"] = error("No such task among the caller's own.")
+        return responses
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code, response in self.error_responses().items():
+            responses.setdefault(code, self._get_response_for_code(response, code, direction=direction))
+        return responses

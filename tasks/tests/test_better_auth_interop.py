@@ -7,9 +7,9 @@ served over HTTP by pytest-django's live server. Only BETTER_AUTH_URL is configu
 import http.cookiejar
 import json
 import os
+import select
 import shutil
 import subprocess
-import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -18,7 +18,10 @@ import pytest
 
 from tasks.models import Task
 
+from .live import call
+
 ISSUER_DIR = Path(__file__).parent / "betterauth"
+START_TIMEOUT = 30
 
 
 def require_node():
@@ -50,7 +53,8 @@ class BetterAuthIssuer:
         self.process = subprocess.Popen(
             ["node", "server.mjs"], cwd=package_dir, env=env, stdout=subprocess.PIPE, text=True
         )
-        line = self.process.stdout.readline().strip()
+        ready, _, _ = select.select([self.process.stdout], [], [], START_TIMEOUT)
+        line = self.process.stdout.readline().strip() if ready else ""
         if not line.startswith("READY "):
             self.stop()
             raise RuntimeError(f"Better Auth did not start: {line!r}")
@@ -98,25 +102,15 @@ def only_better_auth_url(settings):
 
 
 class API:
-    """A tiny HTTP client for taskapi as a frontend would use it."""
+    """taskapi as a frontend would call it, over HTTP with one user's token."""
 
     def __init__(self, base_url, token):
         self.base_url = base_url
         self.token = token
 
     def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
-        request.add_header("Authorization", f"Bearer {self.token}")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            return error.code, json.loads(raw) if raw else None
+        status, _, data = call(method, f"{self.base_url}{path}", token=self.token, body=body)
+        return status, data
 
 
 def test_real_better_auth_tokens_drive_the_api(transactional_db, live_server, issuer, only_better_auth_url):

@@ -2,7 +2,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tasks.checks import check_better_auth_configuration, raise_on_auth_misconfiguration
+from tasks.checks import check_better_auth_configuration, check_throttle_rate, raise_on_configuration_errors
 
 from .keys import HS256_SECRET
 
@@ -19,7 +19,7 @@ def test_jwks_mode_without_url_is_e001(settings):
     settings.BETTER_AUTH_URL = ""
     assert ids(settings) == {"tasks.E001"}
     with pytest.raises(ImproperlyConfigured, match="JWKS"):
-        raise_on_auth_misconfiguration()
+        raise_on_configuration_errors()
 
 
 def test_jwks_url_alone_warns_that_iss_and_aud_are_unchecked(settings):
@@ -52,4 +52,18 @@ def test_mixing_hs256_with_public_key_algorithms_is_e004(settings):
     settings.BETTER_AUTH_SECRET = HS256_SECRET
     assert ids(settings) == {"tasks.E004"}
     with pytest.raises(ImproperlyConfigured, match="mixes"):
-        raise_on_auth_misconfiguration()
+        raise_on_configuration_errors()
+
+
+@pytest.mark.parametrize("rate", ["lots", "10/fortnight", "ten/minute", "10"])
+def test_malformed_throttle_rate_is_e005(settings, rate):
+    settings.API_USER_THROTTLE_RATE = rate
+    assert [message.id for message in check_throttle_rate()] == ["tasks.E005"]
+    with pytest.raises(ImproperlyConfigured, match="API_USER_THROTTLE_RATE"):
+        raise_on_configuration_errors()
+
+
+@pytest.mark.parametrize("rate", ["1200/minute", "5/s", None])
+def test_valid_or_disabled_throttle_rate_is_clean(settings, rate):
+    settings.API_USER_THROTTLE_RATE = rate
+    assert check_throttle_rate() == []

@@ -1,0 +1,108 @@
+"""Real servers for tests that need real processes: gunicorn serving taskapi on 127.0.0.1."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def require_postgresql():
+    """Subprocesses cannot see pytest's in-memory SQLite database, only a real server's."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+def database_url(settings_dict=None):
+    """The URL of the database the tests are using right now (pytest's test database)."""
+    db = settings_dict or connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Gunicorn:
+    """taskapi under gunicorn on a free loopback port, stopped by `stop()` (or `with`)."""
+
+    def __init__(self, env, *, workers=2, threads=4, start_timeout=30):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+        command = [
+            sys.executable, "-m", "gunicorn", "taskapi.wsgi",
+            "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(workers), "--threads", str(threads),
+            "--timeout", "30", "--graceful-timeout", "5",
+        ]
+        full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskapi.settings", **env}
+        self.process = subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=full_env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self.wait_until_serving(start_timeout)
+
+    def wait_until_serving(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.output()}")
+            try:
+                urllib.request.urlopen(f"{self.url}/health", timeout=2).close()
+                return
+            except urllib.error.HTTPError:
+                return  # serving, even if unhealthy
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start in {timeout}s: {self.output()}")
+
+    def output(self):
+        return Path(self.log.name).read_text(errors="replace")[-4000:]
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        os.unlink(self.log.name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def call(method, url, *, token=None, body=None, headers=None, timeout=10):
+    """One HTTP request; returns (status, headers, parsed JSON body or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, parse_json(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, parse_json(error.read())
+
+
+def parse_json(raw):
+    return json.loads(raw) if raw else None

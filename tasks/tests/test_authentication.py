@@ -1,5 +1,6 @@
 """Better Auth tokens, really signed and verified through the real code path."""
 import base64
+import http.client
 import json
 import time
 
@@ -69,11 +70,37 @@ def test_bearer_scheme_is_case_insensitive(api_client, make_token):
 
 @pytest.mark.parametrize(
     "header",
-    ["Bearer ", "Bearer not-a-jwt", "Bearer a.b", "Bearer a.b.c.d", "Bearer a.b.c d", "Bearer " + "a" * 9000 + ".b.c"],
+    ["Bearer ", "Bearer not-a-jwt", "Bearer a.b", "Bearer a.b.c.d", "Bearer a.b.c d", "Bearer a!b.c.d",
+     "Bearer a.b.c,Bearer a.b.c", "Bearer " + "a" * 9000 + ".b.c"],
 )
 def test_malformed_bearer_values_are_401(api_client, header):
     response = api_client.get("/api/tasks", HTTP_AUTHORIZATION=header)
     assert_invalid_token(response, code="bad_authorization_header")
+
+
+@pytest.mark.parametrize("padding", ["{} ", " {}", "{}\t"], ids=["double-space", "trailing-space", "trailing-tab"])
+def test_token_with_surrounding_whitespace_is_401(api_client, make_token, padding):
+    response = api_client.get("/api/tasks", HTTP_AUTHORIZATION="Bearer " + padding.format(make_token()))
+    assert_invalid_token(response, code="bad_authorization_header")
+
+
+@pytest.mark.parametrize("size", [8 * 1024, 1024 * 1024], ids=["8KB", "1MB"])
+def test_oversized_but_validly_signed_token_is_401(api_client, make_token, size):
+    token = make_token(padding="x" * size)
+    assert len(token) > size
+    assert_invalid_token(get_tasks(api_client, token), code="bad_authorization_header")
+
+
+def test_duplicate_authorization_headers_are_401(live_server, make_token):
+    connection = http.client.HTTPConnection(live_server.thread.host, live_server.thread.port, timeout=10)
+    connection.putrequest("GET", "/api/tasks")
+    connection.putheader("Authorization", f"Bearer {make_token()}")
+    connection.putheader("Authorization", f"Bearer {make_token('user-b')}")
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 401
+    assert json.loads(response.read())["code"] == "bad_authorization_header"
+    connection.close()
 
 
 def forged(make_token, session_keys, jwks_server, case):
@@ -136,6 +163,14 @@ def forged(make_token, session_keys, jwks_server, case):
         impostor = SigningKey("PS256", kid=rsa_key.kid)
         impostor.private_key = rsa_key.private_key
         return make_token(key=impostor)
+    if case == "kid_of_another_key_type":
+        impostor = SigningKey("ES256", kid=signing_key.kid)
+        return make_token(key=impostor)
+    if case == "invalid_base64_segments":
+        return "a.b.c"
+    if case == "unpadded_garbage_header":
+        _, payload, signature = make_token().split(".")
+        return ".".join(["eyJhbGciOi", payload, signature])
     if case == "tampered_payload":
         header, _, signature = make_token().split(".")
         return ".".join([header, b64({"sub": "user-b", "exp": now + 900}), signature])
@@ -160,6 +195,7 @@ FORGED_CASES = [
     "numeric_sub", "long_sub", "unknown_kid", "missing_kid", "same_kid_other_key", "alg_none",
     "alg_none_with_signature", "hs256_keyed_with_public_jwk", "alg_not_allowed", "alg_mismatch_with_key",
     "tampered_payload", "tampered_header", "tampered_signature", "malformed_header_json", "payload_not_an_object",
+    "kid_of_another_key_type", "invalid_base64_segments", "unpadded_garbage_header",
 ]
 
 
@@ -167,6 +203,8 @@ FORGED_CASES = [
 def test_forged_or_stale_token_is_401(api_client, settings, make_token, session_keys, jwks_server, case):
     if case == "alg_mismatch_with_key":
         settings.BETTER_AUTH_JWT_ALGORITHMS = ["RS256", "PS256"]
+    if case == "kid_of_another_key_type":
+        settings.BETTER_AUTH_JWT_ALGORITHMS = ["EdDSA", "ES256"]
     token = forged(make_token, session_keys, jwks_server, case)
     code = "token_expired" if case.startswith("expired") else "token_not_valid"
     if case == "alg_none":  # an empty signature segment is refused before decoding

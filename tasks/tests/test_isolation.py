@@ -76,3 +76,12 @@ def test_created_task_belongs_to_caller_even_on_user_path(auth_client):
     response = auth_client(OTHER).post(f"/api/{OTHER}/tasks", {"title": "t", "user_id": OWNER}, format="json")
     assert response.status_code == 201
     assert Task.objects.get().user_id == OTHER
+
+
+@pytest.mark.parametrize("task_id", ["0", "-1", "18446744073709551616", "99999999999999999999999999", "abc", "1e3", "%20"])
+@pytest.mark.parametrize("method, path, body", ROUTES)
+def test_odd_ids_are_404_never_500_on_every_route(auth_client, method, path, body, task_id):
+    for prefix in ("/api/tasks", f"/api/{OWNER}/tasks"):
+        response = getattr(auth_client(OWNER), method)(path.format(prefix=prefix, id=task_id), body, format="json")
+        assert response.status_code == 404
+        assert response.json()["detail"]

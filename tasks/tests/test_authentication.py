@@ -273,13 +273,17 @@ def test_cached_keys_keep_working_while_jwks_is_unreachable(api_client, settings
     assert jwks_server.fetches >= 2
 
 
-def test_new_kid_while_jwks_is_unreachable_is_503_not_401(api_client, settings, make_token, jwks_server):
+def test_new_kid_while_jwks_is_unreachable_is_503_then_accepted_once_back(api_client, settings, make_token, jwks_server):
     settings.BETTER_AUTH_JWKS_REFRESH_COOLDOWN = 0
     assert get_tasks(api_client, make_token()).status_code == 200
     jwks_server.available = False
-    response = get_tasks(api_client, make_token(key=SigningKey("EdDSA")))
+    rotated = SigningKey("EdDSA")
+    response = get_tasks(api_client, make_token(key=rotated))
     assert response.status_code == 503
     assert response.json()["code"] == "auth_unavailable"
+    jwks_server.available = True
+    jwks_server.keys = [rotated]
+    assert get_tasks(api_client, make_token(key=rotated)).status_code == 200
 
 
 def test_no_reachable_jwks_and_no_cache_is_503(api_client, make_token, jwks_server):

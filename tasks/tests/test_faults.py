@@ -8,6 +8,7 @@ import glob
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -169,3 +170,44 @@ def test_database_crash_gives_503_then_recovers_and_keeps_every_acknowledged_wri
         "faults: %d writes sent, %d acknowledged, %d stored, %d answered 503, slowest 503 %.2fs",
         len(load.answers), len(load.acknowledged), len(stored), len(failures), max(a[3] for a in failures),
     )
+
+
+@pytest.fixture
+def silent_database():
+    """A TCP port that accepts connections and never answers, like a PostgreSQL that hangs."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"postgres://postgres@127.0.0.1:{listener.getsockname()[1]}/taskapi"
+    stop.set()
+    thread.join(timeout=5)
+    for sock in accepted:
+        sock.close()
+    listener.close()
+
+
+def test_hanging_database_answers_503_within_the_connect_timeout(silent_database, jwks_server, make_token):
+    env = {
+        "DATABASE_URL": silent_database,
+        "DATABASE_CONNECT_TIMEOUT": "1",
+        "BETTER_AUTH_URL": jwks_server.origin,
+    }
+    with Gunicorn(env, workers=1, threads=2) as server:
+        requests = [("GET", "/health", None, "status", "unhealthy"),
+                    ("POST", "/api/tasks", {"title": "t"}, "code", "database_unavailable")]
+        for method, path, body, key, expected in requests:
+            started = time.monotonic()
+            status, headers, answer = call(method, f"{server.url}{path}", token=make_token(), body=body, timeout=15)
+            assert (status, headers["Content-Type"], answer[key]) == (503, "application/json", expected)
+            assert time.monotonic() - started < 1 + 2

@@ -6,9 +6,10 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from .exceptions import DatabaseUnavailable, RequestBodyTooLarge
+from .exceptions import DatabaseUnavailable, PreconditionFailed, RequestBodyTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ def api_exception_handler(exc, context):
         exc = DatabaseUnavailable()
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestBodyTooLarge()
+    elif isinstance(exc, PreconditionFailed):
+        return Response(exc.current, status=exc.status_code)
     response = exception_handler(exc, context)
     if response is None:
         logger.error("unhandled error in %s", context["view"].__class__.__name__, exc_info=exc)

@@ -26,3 +26,32 @@ class RequestBodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body is too large."
     default_code = "request_too_large"
+
+
+class PreconditionFailed(APIException):
+    """If-Match named a version that is no longer current; the answer carries the current task."""
+
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The task has changed since that version."
+    default_code = "precondition_failed"
+
+    def __init__(self, current):
+        super().__init__()
+        self.current = current
+
+
+class IdempotencyKeyReused(APIException):
+    """An Idempotency-Key already used with a different request body."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used with a different request body."
+    default_code = "idempotency_key_reused"
+
+
+
+class Conflict(APIException):
+    """Another write changed the task between our read and our write."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The task was changed by another request; try again."
+    default_code = "conflict"

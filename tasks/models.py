@@ -1,11 +1,28 @@
 """A person's task, owned by the Better Auth user id found in their token's `sub`."""
+from collections import Counter
+from datetime import timedelta
+
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Length, Now
+from django.db.models import Count, F, Q
+from django.db.models.functions import Length, Now, Upper
 from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
+MAX_TAGS = 20
+TAG_MAX_LENGTH = 32
+# What a client may change; everything else is the server's.
+EDITABLE_FIELDS = ("title", "description", "completed", "priority", "due_at", "tags")
+
+
+class Priority(models.IntegerChoices):
+    """Stored as numbers so that ordering by priority sorts low < medium < high."""
+
+    LOW = 1, "low"
+    MEDIUM = 2, "medium"
+    HIGH = 3, "high"
 
 
 class TaskQuerySet(models.QuerySet):
@@ -17,7 +34,36 @@ class TaskQuerySet(models.QuerySet):
 
         Done in the database so that concurrent toggles never read-modify-write over each other.
         """
-        return self.update(completed=~F("completed"), updated_at=Now())
+        return self.update(completed=~F("completed"), updated_at=Now(), version=F("version") + 1)
+
+    def set_completed(self, completed):
+        return self.update(completed=completed, updated_at=Now(), version=F("version") + 1)
+
+    def stats(self, now):
+        """Counts for the stats endpoint in one aggregate query, plus one for the tags."""
+        counts = self.aggregate(
+            n_total=Count("id"),
+            n_completed=Count("id", filter=Q(completed=True)),
+            n_overdue=Count("id", filter=Q(completed=False, due_at__lt=now)),
+            **{f"n_{label}": Count("id", filter=Q(priority=value)) for value, label in Priority.choices},
+        )
+        return {
+            "total": counts["n_total"],
+            "completed": counts["n_completed"],
+            "pending": counts["n_total"] - counts["n_completed"],
+            "overdue": counts["n_overdue"],
+            "by_priority": {label: counts[f"n_{label}"] for label in Priority.labels},
+            "tags": self.tag_counts(),
+        }
+
+    def tag_counts(self):
+        """[{"name", "count"}], most used first; a tag's name is its first spelling met."""
+        names, counts = {}, Counter()
+        for tags in self.exclude(tags=[]).values_list("tags", flat=True):
+            for tag in tags:
+                names.setdefault(tag.lower(), tag)
+                counts[tag.lower()] += 1
+        return [{"name": names[key], "count": count} for key, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 class Task(models.Model):
@@ -25,6 +71,14 @@ class Task(models.Model):
     title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.TextField(blank=True, default="")
     completed = models.BooleanField(default=False)
+    priority = models.PositiveSmallIntegerField(choices=Priority, default=Priority.MEDIUM, db_default=Priority.MEDIUM)
+    due_at = models.DateTimeField(null=True, blank=True)
+    # As the owner wrote them, in their order; `tag_keys` holds their lower-case forms as
+    # JSON object keys, which both PostgreSQL (GIN, `?|`/`?&`) and SQLite can match.
+    tags = models.JSONField(default=list, blank=True)
+    tag_keys = models.JSONField(default=dict, blank=True, editable=False)
+    # Bumped by every write; the ETag. Writes guarded by If-Match compare and bump it in one UPDATE.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -35,6 +89,13 @@ class Task(models.Model):
         indexes = [
             # Serves each person's newest-first list and its keyset pages.
             models.Index(fields=["user_id", "-created_at", "-id"], name="task_user_created_idx"),
+            models.Index(fields=["user_id", "updated_at", "id"], name="task_user_updated_idx"),
+            models.Index(fields=["user_id", "due_at", "id"], name="task_user_due_idx"),
+            GinIndex(fields=["tag_keys"], name="task_tag_keys_gin"),
+            # `icontains` compiles to UPPER(column) LIKE UPPER(...): trigram indexes on the same
+            # expressions serve `search=` on PostgreSQL.
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="task_title_trgm"),
+            GinIndex(OpClass(Upper("description"), name="gin_trgm_ops"), name="task_description_trgm"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="task_title_not_empty"),
@@ -46,3 +107,54 @@ class Task(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def etag(self):
+        return f'"{self.version}"'
+
+    def save(self, *args, **kwargs):
+        """A plain save (creation, the admin) keeps `tag_keys` in step and, on change, the version."""
+        self.tag_keys = tag_keys(self.tags)
+        if not self._state.adding:
+            self.version += 1
+        super().save(*args, **kwargs)
+
+    def save_over(self, version):
+        """Write the editable fields as version `version + 1`, only if the row is still at `version`.
+
+        One UPDATE of the editable fields (a plain save would also rewrite `created_at` and
+        `user_id`); the API calls it holding the row's lock, so it always finds `version`.
+        """
+        self.tag_keys = tag_keys(self.tags)
+        now = timezone.now()
+        written = Task.objects.filter(pk=self.pk, version=version).update(
+            version=version + 1, updated_at=now, tag_keys=self.tag_keys,
+            **{name: getattr(self, name) for name in EDITABLE_FIELDS},
+        )
+        if written:
+            self.version, self.updated_at = version + 1, now
+        return bool(written)
+
+
+def tag_keys(tags):
+    return {tag.lower(): True for tag in tags}
+
+
+class IdempotencyKey(models.Model):
+    """The answer to one `POST /api/tasks` with an `Idempotency-Key`, replayed to retries for 24 hours."""
+
+    LIFETIME = timedelta(hours=24)
+
+    user_id = models.CharField(max_length=255)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    location = models.CharField(max_length=2048, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_user_key_unique")]
+
+    def __str__(self):
+        return f"{self.user_id}: {self.key}"

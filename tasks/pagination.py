@@ -1,38 +1,50 @@
 """Keyset pagination that keeps the list body a bare JSON array.
 
 DRF's CursorPagination wraps results in an envelope and pages through ties on its first
-ordering field with an offset; here the cursor holds the full sort key of the last row,
-so every page is one index range scan however deep it is, and the next page's address
-travels in a `Link: <...>; rel="next"` header.
+ordering field with an offset; here the cursor holds the full sort key of the last row
+(every ordering ends with the unique `id`), so each page is one range scan however deep it
+is, tasks created meanwhile never shift later pages, and the next page's address travels
+in a `Link: <...>; rel="next"` header.
 """
 import base64
 import binascii
 import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
+from django.db.models import OrderBy, Q
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 
+def ordering_terms(queryset):
+    """The queryset's ordering as terms like `-created_at`, whether given as strings or OrderBy."""
+    terms = []
+    for item in queryset.query.order_by or queryset.model._meta.ordering:
+        if isinstance(item, OrderBy):
+            terms.append(("-" if item.descending else "") + item.expression.name)
+        else:
+            terms.append(item)
+    return terms
+
+
 class KeysetPagination(BasePagination):
-    """Newest-first pages of `?limit=` rows; `?cursor=` comes from the previous page's `Link`."""
+    """Pages of `?limit=` rows in the queryset's order; `?cursor=` comes from the previous `Link`."""
 
     default_limit = 100
     max_limit = 500
-    ordering = ("-created_at", "-id")
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         limit = self.get_limit(request)
-        queryset = queryset.order_by(*self.ordering)
-        position = self.get_position(request, queryset.model)
+        terms = ordering_terms(queryset)
+        fields = [(term.lstrip("-"), term.startswith("-")) for term in terms]
+        position = self.get_position(request, queryset.model, terms, fields)
         if position is not None:
-            queryset = queryset.filter(self.rows_after(position))
+            queryset = queryset.filter(rows_after(queryset.model, fields, position))
         rows = list(queryset[: limit + 1])
-        self.next_position = self.position_of(rows[limit - 1]) if len(rows) > limit else None
+        self.next_position = self.encode(terms, fields, rows[limit - 1]) if len(rows) > limit else None
         return rows[:limit]
 
     def get_paginated_response(self, data):
@@ -50,34 +62,23 @@ class KeysetPagination(BasePagination):
             raise ValidationError({"limit": [f"Must be a whole number from 1 to {self.max_limit}."]})
         return int(raw)
 
-    @property
-    def fields(self):
-        return [(name.lstrip("-"), name.startswith("-")) for name in self.ordering]
+    def encode(self, terms, fields, row):
+        values = [getattr(row, name) for name, _ in fields]
+        values = [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
+        payload = json.dumps({"o": ",".join(terms), "v": values}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
-    def position_of(self, row):
-        values = [getattr(row, name) for name, _ in self.fields]
-        encoded = json.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in values])
-        return base64.urlsafe_b64encode(encoded.encode()).decode().rstrip("=")
-
-    def get_position(self, request, model):
+    def get_position(self, request, model, terms, fields):
         raw = request.query_params.get("cursor")
         if raw is None:
             return None
         try:
-            values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-            if not isinstance(values, list) or len(values) != len(self.fields) or None in values:
-                raise ValueError("wrong shape")
-            return [model._meta.get_field(name).to_python(v) for (name, _), v in zip(self.fields, values)]
-        except (ValueError, TypeError, binascii.Error, DjangoValidationError) as e:
-            raise ValidationError({"cursor": ["Invalid cursor."]}) from e
-
-    def rows_after(self, position):
-        """Rows that sort after `position`: (a, b) > (x, y) spelled as a > x OR (a = x AND b > y)."""
-        after, equal = Q(), Q()
-        for (name, descending), value in zip(self.fields, position):
-            after |= equal & Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
-            equal &= Q(**{name: value})
-        return after
+            payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+            if payload["o"] != ",".join(terms) or len(payload["v"]) != len(fields):
+                raise ValueError("the cursor belongs to another ordering")
+            return [to_python(model, name, value) for (name, _), value in zip(fields, payload["v"])]
+        except (ValueError, TypeError, KeyError, binascii.Error, DjangoValidationError) as e:
+            raise ValidationError({"cursor": ["Invalid cursor (or one made for another ordering)."]}) from e
 
     def get_schema_operation_parameters(self, view):
         return [
@@ -99,3 +100,29 @@ class KeysetPagination(BasePagination):
 
     def get_paginated_response_schema(self, schema):
         return schema
+
+
+def to_python(model, name, value):
+    field = model._meta.get_field(name)
+    if value is None and not field.null:
+        raise ValueError(f"{name} cannot be null")
+    return None if value is None else field.to_python(value)
+
+
+def rows_after(model, fields, position):
+    """Rows sorting after `position`: (a, b) > (x, y) spelled a > x OR (a = x AND b > y).
+
+    Nullable fields sort nulls last in both directions, so after a value come the greater
+    (or smaller) values and then the nulls, and after a null only the nulls' ties.
+    """
+    after, equal = Q(pk__in=[]), Q()
+    for (name, descending), value in zip(fields, position):
+        if value is None:
+            equal &= Q(**{f"{name}__isnull": True})
+            continue
+        beyond = Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
+        if model._meta.get_field(name).null:
+            beyond |= Q(**{f"{name}__isnull": True})
+        after |= equal & beyond
+        equal &= Q(**{name: value})
+    return after

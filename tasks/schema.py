@@ -6,6 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from .serializers import TaskSerializer
+
 
 class BetterAuthJWTScheme(OpenApiAuthenticationExtension):
     """A bearer JWT issued by Better Auth's jwt plugin."""
@@ -65,6 +67,16 @@ class TaskAutoSchema(AutoSchema):
             responses["403"] = error("{user_id} is not the token's subject.")
         if "{id}" in self.path:
             responses["404"] = error("No such task among the caller's own.")
+            if self.method == "GET":
+                responses["304"] = OpenApiResponse(description="Not modified: If-None-Match names the current ETag.")
+            else:
+                responses["412"] = OpenApiResponse(TaskSerializer, description="If-Match is stale; the body is the current task.")
+        if self.method in ("PUT", "PATCH") and self.path.rstrip("/").endswith("{id}"):
+            responses["409"] = error("Another request changed the task meanwhile; try again.")
+        if self.method == "POST" and self.path.rstrip("/").endswith("tasks"):
+            responses["422"] = error("This Idempotency-Key was used with a different body.")
+        if self.path.rstrip("/").endswith("bulk"):
+            responses["404"] = error("An id is not among the caller's tasks; nothing was changed.")
         return responses
 
     def _get_response_bodies(self, direction="response"):

@@ -1,5 +1,5 @@
 """The task API: one viewset behind both route shapes, and the health check."""
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
     inline_serializer,
 )
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -17,25 +18,41 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .exceptions import Conflict, PreconditionFailed
+from .filters import TaskFilter, TaskOrdering
+from .idempotency import idempotent_create
 from .models import Task
 from .pagination import KeysetPagination
 from .permissions import PathUserIsCaller
+from .preconditions import etag_of, if_match_versions, if_none_match_hits
 from .schema import TaskAutoSchema
-from .serializers import TaskSerializer
+from .serializers import BulkResultSerializer, BulkSerializer, StatsSerializer, TaskSerializer
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER,
+    description='Only write if the task is still at this ETag (e.g. `"3"`); else 412 with the current task.',
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", str, OpenApiParameter.HEADER, description="304 when the task still has this ETag.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER,
+    description="Retries with the same key and body within 24 hours replay the first answer.",
+)
+LINK = OpenApiParameter(
+    "Link", str, OpenApiParameter.HEADER, response=[200],
+    description='`<url>; rel="next"` when more tasks remain; absent on the last page.',
+)
 
 
 @extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "Link",
-                str,
-                OpenApiParameter.HEADER,
-                response=[200],
-                description='`<url>; rel="next"` when more tasks remain; absent on the last page.',
-            )
-        ]
-    )
+    list=extend_schema(parameters=[LINK]),
+    create=extend_schema(parameters=[IDEMPOTENCY_KEY]),
+    retrieve=extend_schema(parameters=[IF_NONE_MATCH]),
+    update=extend_schema(parameters=[IF_MATCH]),
+    partial_update=extend_schema(parameters=[IF_MATCH]),
+    destroy=extend_schema(parameters=[IF_MATCH]),
 )
 class TaskViewSet(viewsets.ModelViewSet):
     """The caller's own tasks; anyone else's simply do not exist here (404)."""
@@ -43,11 +60,28 @@ class TaskViewSet(viewsets.ModelViewSet):
     serializer_class = TaskSerializer
     schema = TaskAutoSchema()
     pagination_class = KeysetPagination
+    filter_backends = [DjangoFilterBackend, TaskOrdering]
+    filterset_class = TaskFilter
     permission_classes = [IsAuthenticated, PathUserIsCaller]
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        return Task.objects.owned_by(self.request.user.id)
+        queryset = Task.objects.owned_by(self.request.user.id)
+        # Writers lock the row they read, so the version they check and bump is the current one.
+        return queryset.select_for_update() if self.action in ("update", "partial_update", "destroy") else queryset
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code in (200, 201, 412) and isinstance(response.data, dict) and "version" in response.data:
+            response["ETag"] = etag_of(response.data["version"])
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def create(self, request, *args, **kwargs):
+        if "Idempotency-Key" not in request.headers:
+            return super().create(request, *args, **kwargs)
+        return idempotent_create(request, request.user.id, lambda: super(TaskViewSet, self).create(request, *args, **kwargs))
 
     def perform_create(self, serializer):
         serializer.save(user_id=self.request.user.id)
@@ -56,12 +90,67 @@ class TaskViewSet(viewsets.ModelViewSet):
         url_kwargs = {**self.kwargs, "pk": data["id"]}
         return {"Location": self.request.build_absolute_uri(reverse(f"{self.basename}-detail", kwargs=url_kwargs))}
 
-    @extend_schema(request=None, summary="Flip a task's completed flag")
+    def retrieve(self, request, *args, **kwargs):
+        task = self.get_object()
+        if if_none_match_hits(request, task.version):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task.etag})
+        return Response(self.get_serializer(task).data)
+
+    @transaction.atomic
+    def update(self, request, *args, **kwargs):
+        return super().update(request, *args, **kwargs)
+
+    def perform_update(self, serializer):
+        task = serializer.instance
+        self.check_if_match(task)
+        for name, value in serializer.validated_data.items():
+            setattr(task, name, value)
+        if not task.save_over(task.version):
+            raise Conflict()  # only where the database ignores row locks (SQLite): never a false 200
+
+    @transaction.atomic
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        self.check_if_match(instance)
+        instance.delete()
+
+    def check_if_match(self, task):
+        accepted = if_match_versions(self.request)
+        if accepted is not None and task.version not in accepted:
+            raise PreconditionFailed(self.get_serializer(task).data)
+
+    @extend_schema(request=None, parameters=[IF_MATCH], summary="Flip a task's completed flag")
     @action(detail=True, methods=["patch"])
     def complete(self, request, *args, **kwargs):
-        if not self.get_queryset().filter(pk=kwargs["pk"]).toggle_completed():
-            raise NotFound(f"No {Task._meta.object_name} matches the given query.")
+        accepted = if_match_versions(request)
+        versions = {} if accepted is None else {"version__in": accepted}
+        if not self.get_queryset().filter(pk=kwargs["pk"], **versions).toggle_completed():
+            task = self.get_object()  # 404 when missing; otherwise the If-Match was stale
+            raise PreconditionFailed(self.get_serializer(task).data)
         return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=BulkSerializer, responses={200: BulkResultSerializer}, summary="Complete, reopen or delete many")
+    @action(detail=False, methods=["post"])
+    def bulk(self, request, *args, **kwargs):
+        serializer = BulkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        operation, ids = serializer.validated_data["action"], serializer.validated_data["ids"]
+        with transaction.atomic():
+            tasks = self.get_queryset().filter(pk__in=ids)
+            if set(tasks.select_for_update().values_list("pk", flat=True)) != set(ids):
+                raise NotFound("One or more tasks do not exist; nothing was changed.")
+            if operation == "delete":
+                tasks.delete()
+            else:
+                tasks.set_completed(operation == "complete")
+        return Response({"action": operation, "count": len(ids)})
+
+    @extend_schema(responses={200: StatsSerializer}, summary="Counts of the caller's tasks")
+    @action(detail=False, methods=["get"])
+    def stats(self, request, *args, **kwargs):
+        return Response(self.get_queryset().stats(timezone.now()))
 
 
 class HealthView(APIView):

@@ -1,0 +1,147 @@
+"""Finding and ordering tasks on the list endpoint; every filter runs inside the owner's scope."""
+from datetime import datetime, time, timedelta, timezone
+
+import django_filters
+from django import forms
+from django.db.models import F, Q
+from django.utils import timezone as django_timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import BaseFilterBackend
+
+from .models import TAG_MAX_LENGTH, Priority, Task
+
+
+class InstantField(forms.Field):
+    """ISO 8601 with a UTC offset, or a date alone; `day_end` picks which edge of the day."""
+
+    def __init__(self, *args, day_end=False, **kwargs):
+        self.day_end = day_end
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            day, moment = parse_date(value), parse_datetime(value)
+        except ValueError:
+            day = moment = None
+        if day is not None:
+            # A date covers the whole UTC day: from its first instant, or up to its end.
+            start = datetime.combine(day, time.min, tzinfo=timezone.utc)
+            return start + timedelta(days=1) if self.day_end else start
+        if moment is None or moment.tzinfo is None:
+            raise forms.ValidationError("Use YYYY-MM-DD or an ISO 8601 timestamp with a UTC offset.")
+        return moment
+
+
+class InstantFilter(django_filters.Filter):
+    field_class = InstantField
+
+
+class TagListField(forms.Field):
+    """Every value of a repeated parameter (`tag=a&tag=b`), as lower-case tag keys."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        keys = [tag.strip().lower() for tag in value or [] if tag.strip()]
+        if any(len(key) > TAG_MAX_LENGTH for key in keys):
+            raise forms.ValidationError(f"Tags are at most {TAG_MAX_LENGTH} characters.")
+        return keys
+
+
+class TagsFilter(django_filters.Filter):
+    """Tasks carrying any of the given tags, or all of them with `match_all`."""
+
+    field_class = TagListField
+
+    def __init__(self, *args, match_all=False, **kwargs):
+        self.match_all = match_all
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{"tag_keys__has_keys" if self.match_all else "tag_keys__has_any_keys": value})
+
+
+BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
+
+
+def strict_boolean(**kwargs):
+    """A filter taking exactly `true` or `false`; anything else is a 400, not an ignored filter."""
+    return django_filters.TypedChoiceFilter(choices=BOOLEAN_CHOICES, coerce=lambda value: value == "true", **kwargs)
+
+
+class TaskFilter(django_filters.FilterSet):
+    completed = strict_boolean()
+    priority = django_filters.MultipleChoiceFilter(
+        choices=[(label, label) for label in Priority.labels], method="filter_priority"
+    )
+    tag = TagsFilter(help_text="Tasks carrying any of these tags (repeat the parameter).")
+    tag_all = TagsFilter(match_all=True, help_text="Tasks carrying all of these tags.")
+    due_before = InstantFilter(field_name="due_at", lookup_expr="lt", day_end=True)
+    due_after = InstantFilter(field_name="due_at", lookup_expr="gte")
+    overdue = strict_boolean(method="filter_overdue")
+    created_after = InstantFilter(field_name="created_at", lookup_expr="gt")
+    updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte")
+    search = django_filters.CharFilter(method="filter_search", help_text="Text in the title or description.")
+
+    class Meta:
+        model = Task
+        fields = []
+
+    def filter_priority(self, queryset, name, value):
+        return queryset.filter(priority__in=[Priority[label.upper()] for label in value]) if value else queryset
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(completed=False, due_at__lt=django_timezone.now())
+        return queryset.filter(overdue if value else ~overdue)
+
+    def filter_search(self, queryset, name, value):
+        # icontains escapes % and _, so they match literally.
+        value = value.strip()
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value)) if value else queryset
+
+
+class TaskOrdering(BaseFilterBackend):
+    """`ordering=-priority,due_at`: allowed fields, `-` for descending; `due_at` nulls last both ways.
+
+    The order always ends with `-id`, so that it is total and the keyset pagination can
+    resume exactly where a page stopped.
+    """
+
+    param = "ordering"
+    fields = ("created_at", "updated_at", "due_at", "priority", "title")
+    default = ("-created_at",)
+
+    def get_terms(self, request):
+        raw = request.query_params.get(self.param)
+        if raw is None:
+            return list(self.default)
+        terms = [term.strip() for term in raw.split(",")]
+        unknown = [term for term in terms if term.lstrip("-") not in self.fields]
+        if unknown or len({term.lstrip("-") for term in terms}) != len(terms):
+            allowed = ", ".join(self.fields)
+            raise ValidationError({self.param: [f"Use one or more of {allowed}, each once, with - for descending."]})
+        return terms
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset.order_by(*[order_expression(term) for term in self.get_terms(request) + ["-id"]])
+
+    def get_schema_operation_parameters(self, view):
+        return [{
+            "name": self.param,
+            "in": "query",
+            "required": False,
+            "description": f"Comma list of {', '.join(self.fields)}; prefix - for descending. Default -created_at.",
+            "schema": {"type": "string"},
+        }]
+
+
+def order_expression(term):
+    """`-due_at` -> F("due_at").desc(nulls_last=True); nulls-last only where nulls can be."""
+    name, descending = term.lstrip("-"), term.startswith("-")
+    nulls_last = True if Task._meta.get_field(name).null else None
+    return F(name).desc(nulls_last=nulls_last) if descending else F(name).asc(nulls_last=nulls_last)

@@ -1,0 +1,60 @@
+"""`Idempotency-Key` on POST /api/tasks: one key, one task, whatever the retries."""
+import hashlib
+import json
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from .exceptions import IdempotencyKeyReused
+from .models import IdempotencyKey
+
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def fingerprint(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def idempotent_create(request, user_id, create):
+    """Run `create()` once per (user, key); later calls with the same key replay its answer.
+
+    The key's row is inserted in the same transaction as the task: a concurrent duplicate
+    waits on the unique index, then finds the committed row and replays it. A request that
+    fails validation leaves no row behind, so its key can be used again.
+    """
+    key = request.headers["Idempotency-Key"]
+    if not KEY_PATTERN.fullmatch(key):
+        raise ValidationError({"Idempotency-Key": ["Use 1 to 255 visible ASCII characters."]})
+    request_hash = fingerprint(request.data)
+    expired = timezone.now() - IdempotencyKey.LIFETIME
+    IdempotencyKey.objects.filter(user_id=user_id, key=key, created_at__lt=expired).delete()
+    with transaction.atomic():
+        record = claim(user_id, key, request_hash)
+        if record is not None:
+            response = create()
+            record.response_status, record.response_body = response.status_code, response.data
+            record.location = response.get("Location", "")
+            record.save(update_fields=["response_status", "response_body", "location"])
+            return response
+        return replay(IdempotencyKey.objects.get(user_id=user_id, key=key), request_hash)
+
+
+def claim(user_id, key, request_hash):
+    """The new row for this key, or None when another request holds it (waiting for it to commit)."""
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(
+                user_id=user_id, key=key, request_hash=request_hash, response_status=0, response_body={}
+            )
+    except IntegrityError:
+        return None
+
+
+def replay(record, request_hash):
+    if record.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    headers = {"Idempotent-Replayed": "true", **({"Location": record.location} if record.location else {})}
+    return Response(record.response_body, status=record.response_status, headers=headers)

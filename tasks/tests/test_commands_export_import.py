@@ -263,6 +263,15 @@ def test_import_rolls_back_batches_already_inserted(run_command, tmp_path, monke
     assert Task.objects.count() == 0
 
 
+@pytest.mark.parametrize("rows", [4, 5])
+def test_import_inserts_every_batch_full_or_not(run_command, tmp_path, monkeypatch, rows):
+    monkeypatch.setattr(import_tasks, "BATCH_SIZE", 2)
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps({**GOOD_ROW, "title": f"task {n}"}) + "\n" for n in range(rows)))
+    assert run_command("import_tasks", str(path))[:2] == (0, f"imported {rows} task(s)\n")
+    assert sorted(Task.objects.values_list("title", flat=True)) == [f"task {n}" for n in range(rows)]
+
+
 def test_import_reports_csv_errors_at_the_line_where_the_row_starts(run_command, tmp_path):
     path = tmp_path / "tasks.csv"
     path.write_text('user_id,title,description\nuser-a,ok,"two\nlines"\nuser-a,,blank title\n')

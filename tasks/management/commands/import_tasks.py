@@ -16,6 +16,9 @@ from tasks.serializers import StrictCharField, TaskSerializer
 from tasks.task_files import FORMATS, RowError, format_of, read_rows
 
 BATCH_SIZE = 1000
+INSERTED_FIELDS = [
+    Task._meta.get_field(name) for name in ("user_id", "title", "description", "completed", "created_at", "updated_at")
+]
 
 
 class ExportedTaskSerializer(TaskSerializer):
@@ -81,18 +84,18 @@ class Command(BaseCommand):
                 batch = []
         if invalid:
             raise CommandError(f"{invalid} invalid row(s); nothing imported", returncode=1)
-        if not dry_run:
+        if batch:
             insert(batch)
         return count
 
 
 def insert(tasks):
-    """Insert, then put back the file's timestamps, which `auto_now(_add)` overwrote on insert."""
-    timestamps = [(task.created_at, task.updated_at) for task in tasks]
-    Task.objects.bulk_create(tasks)
-    for task, (created_at, updated_at) in zip(tasks, timestamps):
-        task.created_at, task.updated_at = created_at, updated_at
-    Task.objects.bulk_update(tasks, ["created_at", "updated_at"])
+    """One multi-row INSERT keeping the file's timestamps, which `auto_now(_add)` would replace.
+
+    `raw=True` is how Django's loaddata saves fixtures as given; bulk_create has no such switch,
+    and restoring the timestamps with bulk_update afterwards took four fifths of the run time.
+    """
+    Task.objects._insert(tasks, fields=INSERTED_FIELDS, raw=True)
 
 
 def task_from_row(row, serializer):

@@ -63,6 +63,13 @@ def test_verify_token_reads_the_token_from_stdin(run_command, make_token, given,
     assert "accepted: user 'user-a'" in out
 
 
+def test_verify_token_asks_for_the_token_at_a_terminal(run_command, make_token, terminal):
+    code, out, err = run_command("verify_token", stdin=terminal(make_token() + "\n"))
+    assert code == 0
+    assert err == "Paste the token, then press Enter:\n"
+    assert "accepted: user 'user-a'" in out
+
+
 def test_verify_token_ignores_a_bearer_prefix(run_command, make_token):
     code, out, _ = run_command("verify_token", f"Bearer {make_token()}")
     assert code == 0

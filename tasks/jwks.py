@@ -140,3 +140,12 @@ def parse_signing_keys(body):
     if not keys:
         raise JWKSFetchError("the JWKS holds no signing key with a kid")
     return keys
+
+
+def describe_key(key):
+    """`kid abc, alg EdDSA, kty OKP, crv Ed25519`: what identifies a key, never its material."""
+    parts = [f"kid {key.key_id}", f"alg {key.algorithm_name}", f"kty {key.key_type}"]
+    curve = key.Algorithm.to_jwk(key.key, as_dict=True).get("crv")
+    if curve:
+        parts.append(f"crv {curve}")
+    return ", ".join(parts)

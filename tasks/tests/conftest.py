@@ -1,8 +1,10 @@
 """Fixtures: really signed tokens, a JWKS really served over HTTP on 127.0.0.1, API clients."""
+import io
 import time
 
 import jwt
 import pytest
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from tasks.authentication import token_backend
@@ -107,3 +109,41 @@ def make_task(db):
         return Task.objects.create(user_id=user_id, **fields)
 
     return make
+
+
+@pytest.fixture
+def run_command():
+    """run_command(name, *args, **options) -> (exit status, stdout, stderr), through call_command.
+
+    A CommandError's message goes to stderr and its returncode is the status, as on the command line.
+    """
+
+    def run(name, *args, **options):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        try:
+            call_command(name, *args, stdout=stdout, stderr=stderr, **options)
+        except CommandError as e:
+            stderr.write(f"CommandError: {e}\n")
+            return e.returncode, stdout.getvalue(), stderr.getvalue()
+        return 0, stdout.getvalue(), stderr.getvalue()
+
+    return run
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a TTY: input typed at a terminal, or output shown on one."""
+
+    def isatty(self):
+        return True
+
+
+@pytest.fixture
+def terminal():
+    """terminal(text=""): a TTY stream, as stdin with `text` typed into it or as stderr."""
+    return Terminal
+
+
+@pytest.fixture
+def io_input():
+    """io_input(text): a stdin that is a pipe or file holding `text` (isatty() is false)."""
+    return io.StringIO

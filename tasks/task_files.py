@@ -1,0 +1,68 @@
+"""The file format of exported tasks: JSON Lines or CSV, one task per row, every model field."""
+import csv
+import json
+from datetime import timezone
+from pathlib import Path
+
+FIELDS = ("id", "user_id", "title", "description", "completed", "created_at", "updated_at")
+FORMATS = ("json", "csv")
+FORMAT_BY_SUFFIX = {".jsonl": "json", ".ndjson": "json", ".json": "json", ".csv": "csv"}
+
+
+class RowError(ValueError):
+    """A row of a task file that cannot become a task; the message says why."""
+
+
+def format_of(path):
+    """The format a file name implies (`tasks.csv` -> "csv"), or None."""
+    return FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
+
+
+def iso_utc(moment):
+    """ISO 8601 in UTC with a `Z`, as the API writes timestamps."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def task_record(values):
+    """A task's fields by name, from a `values_list(*FIELDS)` tuple, timestamps as text."""
+    record = dict(zip(FIELDS, values))
+    record["created_at"] = iso_utc(record["created_at"])
+    record["updated_at"] = iso_utc(record["updated_at"])
+    return record
+
+
+def record_writer(out, file_format):
+    """A function writing one task record to `out`; for CSV the header is written first."""
+    if file_format == "csv":
+        writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        return lambda record: writer.writerow({**record, "completed": str(record["completed"]).lower()})
+    return lambda record: out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def read_rows(file, file_format):
+    """(line number, row) for each task in `file`; a line that holds no row gives a RowError."""
+    return read_csv_rows(file) if file_format == "csv" else read_json_rows(file)
+
+
+def read_json_rows(file):
+    for number, line in enumerate(file, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            yield number, RowError(f"not valid JSON: {e}")
+            continue
+        yield number, row if isinstance(row, dict) else RowError("not a JSON object")
+
+
+def read_csv_rows(file):
+    reader = csv.DictReader(file)
+    missing = {"user_id", "title"} - set(reader.fieldnames or ())
+    if missing:
+        raise RowError(f"the CSV header lacks {', '.join(sorted(missing))}")
+    line = reader.line_num + 1
+    for row in reader:
+        yield line, row
+        line = reader.line_num + 1

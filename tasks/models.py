@@ -19,6 +19,13 @@ class TaskQuerySet(models.QuerySet):
         """
         return self.update(completed=~F("completed"), updated_at=Now())
 
+    def set_completed(self, completed):
+        """Set `completed` on the rows not already in that state; returns how many changed.
+
+        Rows already in that state keep their `updated_at`: nothing about them changed.
+        """
+        return self.exclude(completed=completed).update(completed=completed, updated_at=Now())
+
 
 class Task(models.Model):
     user_id = models.CharField(max_length=255)
@@ -35,6 +42,9 @@ class Task(models.Model):
         indexes = [
             # Serves each person's newest-first list and its keyset pages.
             models.Index(fields=["user_id", "-created_at", "-id"], name="task_user_created_idx"),
+            # Serves the admin's newest-first list of everyone's tasks, its date filters and
+            # the date hierarchy's first/last dates, without sorting the whole table.
+            models.Index(fields=["-created_at", "-id"], name="task_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="task_title_not_empty"),

@@ -124,3 +124,44 @@ def test_paginator_takes_the_planners_estimate_for_the_whole_table(make_task, mo
         assert EstimatedCountPaginator(Task.objects.all(), 10).count == 30
     assert not any("COUNT(" in query["sql"].upper() for query in captured)
     assert EstimatedCountPaginator(Task.objects.filter(title__startswith="late"), 10).count == 5
+
+
+def created(make_task, *timestamps):
+    for timestamp in timestamps:
+        Task.objects.filter(pk=make_task().pk).update(created_at=timestamp)
+
+
+def hierarchy_titles(response):
+    return [choice["title"] for choice in response.context["choices"]]
+
+
+def test_date_hierarchy_offers_each_year_from_the_first_task_to_the_last_without_distinct(admin_client, make_task):
+    created(make_task, "2024-03-01T10:00:00Z", "2026-07-01T10:00:00Z")
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(CHANGELIST)
+    assert hierarchy_titles(response) == ["2024", "2025", "2026"]
+    assert not any("DISTINCT" in query["sql"].upper() for query in captured)
+
+
+def test_date_hierarchy_in_a_year_offers_its_months_and_links_to_them(admin_client, make_task):
+    created(make_task, "2025-03-31T10:00:00Z", "2025-05-02T10:00:00Z", "2026-01-01T10:00:00Z")
+    response = admin_client.get(CHANGELIST, {"created_at__year": "2025"})
+    assert hierarchy_titles(response) == ["March 2025", "April 2025", "May 2025"]
+    assert response.context["choices"][0]["link"] == "?created_at__month=3&created_at__year=2025"
+    assert len(response.context["cl"].result_list) == 2
+
+
+def test_date_hierarchy_of_a_single_month_opens_at_its_days(admin_client, make_task):
+    created(make_task, "2025-05-02T10:00:00Z", "2025-05-04T10:00:00Z")
+    response = admin_client.get(CHANGELIST)
+    assert hierarchy_titles(response) == ["May 2", "May 3", "May 4"]
+    assert response.context["back"]["title"] == "2025"
+    day = admin_client.get(CHANGELIST, {"created_at__year": "2025", "created_at__month": "5", "created_at__day": "4"})
+    assert hierarchy_titles(day) == ["May 4"] and len(day.context["cl"].result_list) == 1
+
+
+def test_date_hierarchy_of_an_empty_year_leads_back_to_all_dates(admin_client, make_task):
+    created(make_task, "2025-05-02T10:00:00Z")
+    response = admin_client.get(CHANGELIST, {"created_at__year": "1999"})
+    assert hierarchy_titles(response) == []
+    assert response.context["back"] == {"link": "?", "title": "All dates"}

@@ -1,0 +1,59 @@
+"""The task changelist's date hierarchy, drawn from the first and last dates listed.
+
+Django's own lists only the years (months, days) that have rows, found with
+`SELECT DISTINCT date_trunc(...)` over every row listed: about 250 ms per page at a million
+tasks, on every page, even unfiltered. Here one MIN/MAX query, which the created_at index
+answers at once, bounds the periods offered; a period in between with no task lists nothing.
+"""
+import datetime
+
+from django import template
+from django.db.models import Max, Min
+from django.utils import formats, timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+def local(value):
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+def period_title(date, format_name):
+    return capfirst(formats.date_format(date, format_name))
+
+
+@register.inclusion_tag("admin/date_hierarchy.html")
+def bounded_date_hierarchy(cl):
+    """The context of Django's `date_hierarchy` tag, without its DISTINCT query."""
+    field = cl.date_hierarchy
+    year, month, day = (cl.params.get(f"{field}__{part}") for part in ("year", "month", "day"))
+
+    def link(**parts):
+        return cl.get_query_string({f"{field}__{part}": value for part, value in parts.items()}, [f"{field}__"])
+
+    if year and month and day:
+        date = datetime.date(int(year), int(month), int(day))
+        back = {"link": link(year=year, month=month), "title": period_title(date, "YEAR_MONTH_FORMAT")}
+        return {"show": True, "back": back, "choices": [{"title": period_title(date, "MONTH_DAY_FORMAT")}]}
+    bounds = cl.queryset.aggregate(first=Min(field), last=Max(field))
+    if bounds["first"] is None:
+        return {"show": bool(year), "back": {"link": link(), "title": _("All dates")}, "choices": []}
+    first, last = local(bounds["first"]), local(bounds["last"])
+    # Like Django's: a list within one year (or month) opens at that year (or month).
+    if not year and first.year == last.year:
+        year = first.year
+        month = first.month if first.month == last.month else None
+    if year and month:
+        days = (datetime.date(int(year), int(month), number) for number in range(first.day, last.day + 1))
+        choices = [{"link": link(year=year, month=month, day=d.day), "title": period_title(d, "MONTH_DAY_FORMAT")}
+                   for d in days]
+        return {"show": True, "back": {"link": link(year=year), "title": str(year)}, "choices": choices}
+    if year:
+        months = (datetime.date(int(year), number, 1) for number in range(first.month, last.month + 1))
+        choices = [{"link": link(year=year, month=m.month), "title": period_title(m, "YEAR_MONTH_FORMAT")}
+                   for m in months]
+        return {"show": True, "back": {"link": link(), "title": _("All dates")}, "choices": choices}
+    choices = [{"link": link(year=str(y)), "title": str(y)} for y in range(first.year, last.year + 1)]
+    return {"show": True, "back": None, "choices": choices}

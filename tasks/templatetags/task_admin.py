@@ -24,6 +24,10 @@ def period_title(date, format_name):
     return capfirst(formats.date_format(date, format_name))
 
 
+def hierarchy(back, choices):
+    return {"show": True, "back": back, "choices": choices}
+
+
 @register.inclusion_tag("admin/date_hierarchy.html")
 def bounded_date_hierarchy(cl):
     """The context of Django's `date_hierarchy` tag, without its DISTINCT query."""
@@ -34,26 +38,34 @@ def bounded_date_hierarchy(cl):
         return cl.get_query_string({f"{field}__{part}": value for part, value in parts.items()}, [f"{field}__"])
 
     if year and month and day:
-        date = datetime.date(int(year), int(month), int(day))
-        back = {"link": link(year=year, month=month), "title": period_title(date, "YEAR_MONTH_FORMAT")}
-        return {"show": True, "back": back, "choices": [{"title": period_title(date, "MONTH_DAY_FORMAT")}]}
+        return one_day(link, datetime.date(int(year), int(month), int(day)))
     bounds = cl.queryset.aggregate(first=Min(field), last=Max(field))
     if bounds["first"] is None:
         return {"show": bool(year), "back": {"link": link(), "title": _("All dates")}, "choices": []}
     first, last = local(bounds["first"]), local(bounds["last"])
     # Like Django's: a list within one year (or month) opens at that year (or month).
     if not year and first.year == last.year:
-        year = first.year
-        month = first.month if first.month == last.month else None
+        year, month = first.year, (first.month if first.month == last.month else None)
     if year and month:
-        days = (datetime.date(int(year), int(month), number) for number in range(first.day, last.day + 1))
-        choices = [{"link": link(year=year, month=month, day=d.day), "title": period_title(d, "MONTH_DAY_FORMAT")}
-                   for d in days]
-        return {"show": True, "back": {"link": link(year=year), "title": str(year)}, "choices": choices}
+        return days_between(link, int(year), int(month), first.day, last.day)
     if year:
-        months = (datetime.date(int(year), number, 1) for number in range(first.month, last.month + 1))
-        choices = [{"link": link(year=year, month=m.month), "title": period_title(m, "YEAR_MONTH_FORMAT")}
-                   for m in months]
-        return {"show": True, "back": {"link": link(), "title": _("All dates")}, "choices": choices}
-    choices = [{"link": link(year=str(y)), "title": str(y)} for y in range(first.year, last.year + 1)]
-    return {"show": True, "back": None, "choices": choices}
+        return months_between(link, int(year), first.month, last.month)
+    return hierarchy(None, [{"link": link(year=str(y)), "title": str(y)} for y in range(first.year, last.year + 1)])
+
+
+def one_day(link, date):
+    back = {"link": link(year=date.year, month=date.month), "title": period_title(date, "YEAR_MONTH_FORMAT")}
+    return hierarchy(back, [{"title": period_title(date, "MONTH_DAY_FORMAT")}])
+
+
+def days_between(link, year, month, first, last):
+    dates = (datetime.date(year, month, number) for number in range(first, last + 1))
+    choices = [{"link": link(year=year, month=month, day=d.day), "title": period_title(d, "MONTH_DAY_FORMAT")}
+               for d in dates]
+    return hierarchy({"link": link(year=year), "title": str(year)}, choices)
+
+
+def months_between(link, year, first, last):
+    dates = (datetime.date(year, number, 1) for number in range(first, last + 1))
+    choices = [{"link": link(year=year, month=d.month), "title": period_title(d, "YEAR_MONTH_FORMAT")} for d in dates]
+    return hierarchy({"link": link(), "title": _("All dates")}, choices)

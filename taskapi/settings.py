@@ -48,11 +48,14 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tasks",
 ]
 
 MIDDLEWARE = [
+    "tasks.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,10 +99,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
     )
 
-# Behind PgBouncer in transaction pooling mode (a managed "pooled" URL), consecutive queries
-# may run on different server connections, so a server-side cursor cannot outlive its query.
-if env_bool("DATABASE_POOLED"):
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# Behind PgBouncer in transaction mode (a "pooled" URL such as Neon's), consecutive
+# transactions may run on different server connections, where a server-side cursor is gone.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_POOLED")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -115,8 +117,26 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Admin and Swagger UI assets, served by whitenoise from the app itself (no CDN, no web server).
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes content-hashed, compressed copies; whitenoise caches those for a year.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- HTTPS, for production behind TLS; off by default so that plain-HTTP runs and tests work ---
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT")
+# Platform health checks often probe over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE")
+# Only behind a proxy that sets X-Forwarded-Proto itself; otherwise clients could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER") else None
 
 # --- Better Auth token verification (derived values live in tasks/auth_config.py) ---
 BETTER_AUTH_URL = os.environ.get("BETTER_AUTH_URL", "")
@@ -182,6 +202,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's JavaScript and CSS from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
@@ -189,10 +212,27 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # Default CORS_ALLOW_HEADERS already include `authorization`; these let the browser read paging.
 CORS_EXPOSE_HEADERS = ["Link", "Location"]
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+# One JSON object per line on stdout, for the platform's log drain; see tasks/logging.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "filters": {"request_id": {"()": "tasks.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "tasks.logging.JSONFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's records go to the JSON handler alone, not also to its plain-text defaults.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # tasks.middleware already logs every request; Django's "Not Found: ..." lines would
+        # repeat 4xx ones. Server errors still come through, with their traceback.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -6,6 +6,8 @@ from django import forms
 from django.db.models import F, Q
 from django.utils import timezone as django_timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
@@ -51,6 +53,7 @@ class TagListField(forms.Field):
         return keys
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": TAG_MAX_LENGTH}})
 class TagsFilter(django_filters.Filter):
     """Tasks carrying any of the given tags, or all of them with `match_all`."""
 
@@ -92,9 +95,11 @@ class TaskFilter(django_filters.FilterSet):
         model = Task
         fields = []
 
+    @extend_schema_field({"type": "string", "enum": list(Priority.labels)})
     def filter_priority(self, queryset, name, value):
         return queryset.filter(priority__in=[Priority[label.upper()] for label in value]) if value else queryset
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_overdue(self, queryset, name, value):
         overdue = Q(completed=False, due_at__lt=django_timezone.now())
         return queryset.filter(overdue if value else ~overdue)

@@ -4,7 +4,11 @@ import json
 from datetime import timezone
 from pathlib import Path
 
-FIELDS = ("id", "user_id", "title", "description", "completed", "created_at", "updated_at")
+from .models import Priority
+
+FIELDS = (
+    "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "created_at", "updated_at",
+)
 FORMATS = ("json", "csv")
 FORMAT_BY_SUFFIX = {".jsonl": "json", ".ndjson": "json", ".json": "json", ".csv": "csv"}
 
@@ -26,6 +30,8 @@ def iso_utc(moment):
 def task_record(values):
     """A task's fields by name, from a `values_list(*FIELDS)` tuple, timestamps as text."""
     record = dict(zip(FIELDS, values))
+    record["priority"] = Priority(record["priority"]).label
+    record["due_at"] = iso_utc(record["due_at"]) if record["due_at"] else None
     record["created_at"] = iso_utc(record["created_at"])
     record["updated_at"] = iso_utc(record["updated_at"])
     return record
@@ -36,8 +42,33 @@ def record_writer(out, file_format):
     if file_format == "csv":
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()
-        return lambda record: writer.writerow({**record, "completed": str(record["completed"]).lower()})
+        return lambda record: writer.writerow(csv_cells(record))
     return lambda record: out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def csv_cells(record):
+    """A record as CSV text: booleans as true/false, no due date as an empty cell, tags as JSON."""
+    return {
+        **record,
+        "completed": str(record["completed"]).lower(),
+        "due_at": record["due_at"] or "",
+        "tags": json.dumps(record["tags"], ensure_ascii=False),
+    }
+
+
+def from_csv_cells(row):
+    """The inverse of csv_cells for the cells present; unreadable tags are a RowError."""
+    row = dict(row)
+    if row.get("due_at") == "":
+        row["due_at"] = None
+    if row.get("tags") not in (None, ""):
+        try:
+            row["tags"] = json.loads(row["tags"])
+        except ValueError as e:
+            raise RowError(f"tags: not a JSON list: {e}") from e
+    elif "tags" in row:
+        del row["tags"]
+    return row
 
 
 def read_rows(file, file_format):
@@ -64,5 +95,8 @@ def read_csv_rows(file):
         raise RowError(f"the CSV header lacks {', '.join(sorted(missing))}")
     line = reader.line_num + 1
     for row in reader:
-        yield line, row
+        try:
+            yield line, from_csv_cells(row)
+        except RowError as e:
+            yield line, e
         line = reader.line_num + 1

@@ -1,4 +1,4 @@
-"""Indexes for filtering, ordering and search, built without blocking writes.
+"""Indexes for the admin, filtering, ordering and search, built without blocking writes.
 
 On PostgreSQL each index is made with CREATE INDEX CONCURRENTLY (so the migration cannot run
 in a transaction); elsewhere (the SQLite fallback) B-tree indexes are made normally and the
@@ -37,6 +37,10 @@ class Migration(migrations.Migration):
 
     operations = [
         TrigramExtension(),
+        AddIndexConcurrentlyOnPostgres(
+            model_name='task',
+            index=models.Index(fields=['-created_at', '-id'], name='task_created_idx'),
+        ),
         AddIndexConcurrentlyOnPostgres(
             model_name='task',
             index=models.Index(fields=['user_id', 'updated_at', 'id'], name='task_user_updated_idx'),

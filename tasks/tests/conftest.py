@@ -5,12 +5,25 @@ import time
 import jwt
 import pytest
 from django.core.management import CommandError, call_command
+from django.conf import settings as django_settings
+from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
 from tasks.authentication import token_backend
 from tasks.models import Task
 
 from .keys import ALGORITHMS, JWKSServer, SigningKey
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_from_finders():
+    """Tests serve admin and Swagger UI assets straight from the apps, as runserver does.
+
+    Production's manifest storage needs `collectstatic` first; test_gunicorn.py covers that path.
+    """
+    storages = {**django_settings.STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}
+    with override_settings(STORAGES=storages, STATIC_ROOT=None, WHITENOISE_USE_FINDERS=True):
+        yield
 
 
 @pytest.fixture(scope="session")

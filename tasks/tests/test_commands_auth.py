@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from .keys import HS256_SECRET, SigningKey
-from .test_authentication import FORGED_CASES, forged
+from .test_authentication import FORGED_CASE_ALGORITHMS, FORGED_CASES, forged
 
 pytestmark = pytest.mark.django_db
 
@@ -77,8 +77,7 @@ def test_verify_token_ignores_a_bearer_prefix(run_command, make_token):
 
 @pytest.mark.parametrize("case", FORGED_CASES)
 def test_verify_token_rejects_every_token_the_api_rejects(run_command, api_client, settings, make_token, session_keys, jwks_server, case):
-    if case == "alg_mismatch_with_key":
-        settings.BETTER_AUTH_JWT_ALGORITHMS = ["RS256", "PS256"]
+    settings.BETTER_AUTH_JWT_ALGORITHMS = FORGED_CASE_ALGORITHMS.get(case, ["EdDSA"])
     token = forged(make_token, session_keys, jwks_server, case)
     assert api_client.get("/api/tasks", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
     code, out, err = run_command("verify_token", token)
@@ -87,7 +86,8 @@ def test_verify_token_rejects_every_token_the_api_rejects(run_command, api_clien
     assert "accepted" not in out
     signature = token.split(".")[2]
     assert token not in out + err
-    assert not signature or signature not in out + err
+    # A one-letter signature (the "a.b.c" case) occurs in any text; real ones must not.
+    assert len(signature) < 8 or signature not in out + err
 
 
 def test_rejection_of_an_expired_token_says_when_it_expired(run_command, make_token):

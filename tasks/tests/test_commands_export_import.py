@@ -11,11 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tasks.management.commands import export_tasks, import_tasks
-from tasks.models import Task
+from tasks.models import Priority, Task
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = ["id", "user_id", "title", "description", "completed", "created_at", "updated_at"]
+FIELDS = ["id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "created_at", "updated_at"]
 
 
 def iso(moment):
@@ -62,6 +62,9 @@ def test_export_writes_json_lines_with_every_field_in_id_order(run_command, two_
         "title": "Buy milk",
         "description": "2 litres,\n\"oat\"",
         "completed": True,
+        "priority": "medium",
+        "due_at": None,
+        "tags": [],
         "created_at": iso(first.created_at),
         "updated_at": iso(first.updated_at),
     }
@@ -314,3 +317,28 @@ def test_import_of_a_file_that_is_not_utf8_writes_nothing(run_command, tmp_path)
     assert code == 1
     assert "'utf-8' codec can't decode" in err
     assert Task.objects.count() == 0
+
+
+@pytest.mark.parametrize("name", ["planned.jsonl", "planned.csv"])
+def test_priority_due_date_and_tags_survive_export_and_import(run_command, make_task, tmp_path, name):
+    due = datetime(2026, 12, 1, 17, 30, tzinfo=timezone.utc)
+    make_task("user-p", title="planned", priority=Priority.HIGH, due_at=due, tags=["Work", "home, garden"])
+    make_task("user-p", title="unplanned")
+    path = tmp_path / name
+    assert run_command("export_tasks", "--output", str(path))[0] == 0
+    Task.objects.all().delete()
+    assert run_command("import_tasks", str(path))[0] == 0
+    planned = Task.objects.get(title="planned")
+    assert (planned.priority, planned.due_at, planned.tags) == (Priority.HIGH, due, ["Work", "home, garden"])
+    assert planned.tag_keys == {"work": True, "home, garden": True}
+    unplanned = Task.objects.get(title="unplanned")
+    assert (unplanned.priority, unplanned.due_at, unplanned.tags) == (Priority.MEDIUM, None, [])
+
+
+def test_import_refuses_more_than_twenty_tags(run_command, tmp_path):
+    path = tmp_path / "tags.jsonl"
+    path.write_text(json.dumps({"user_id": "u", "title": "t", "tags": [f"t{i}" for i in range(21)]}) + "\n")
+    code, _, err = run_command("import_tasks", str(path))
+    assert code == 1
+    assert "line 1: tags:" in err
+    assert not Task.objects.exists()

@@ -42,3 +42,12 @@ def test_swagger_ui_is_served(api_client):
 def test_schema_ignores_a_bad_token(api_client):
     response = api_client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer nonsense")
     assert response.status_code == 200
+
+
+def test_swagger_ui_assets_come_from_our_static_files_not_a_cdn(api_client):
+    page = api_client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower() and "https://" not in page
+    asset = api_client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == 200
+    assert b"SwaggerUIBundle" in b"".join(asset.streaming_content)

@@ -11,13 +11,17 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from tasks.models import Task
+from tasks.models import Task, tag_keys
 from tasks.serializers import StrictCharField, TaskSerializer
 from tasks.task_files import FORMATS, RowError, format_of, read_rows
 
 BATCH_SIZE = 1000
 INSERTED_FIELDS = [
-    Task._meta.get_field(name) for name in ("user_id", "title", "description", "completed", "created_at", "updated_at")
+    Task._meta.get_field(name)
+    for name in (
+        "user_id", "title", "description", "completed", "priority", "due_at", "tags", "tag_keys",
+        "created_at", "updated_at",
+    )
 ]
 
 
@@ -107,7 +111,9 @@ def task_from_row(row, serializer):
     except ValidationError as e:
         raise RowError(describe(e.detail)) from e
     now = timezone.now()
-    return Task(**{"created_at": now, "updated_at": now, **fields})
+    task = Task(**{"created_at": now, "updated_at": now, **fields})
+    task.tag_keys = tag_keys(task.tags)
+    return task
 
 
 def describe(detail):

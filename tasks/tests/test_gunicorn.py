@@ -1,0 +1,117 @@
+"""Production serving: gunicorn with gunicorn.conf.py, static files collected and served by whitenoise."""
+import json
+import os
+import re
+import runpy
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.headers, response.read()
+
+
+def wait_for_health(url, process, deadline=20):
+    until = time.monotonic() + deadline
+    while time.monotonic() < until and process.poll() is None:
+        try:
+            return get(url)
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError(f"gunicorn did not answer {url} within {deadline}s")
+
+
+@pytest.fixture(scope="module")
+def production_env(tmp_path_factory):
+    """The environment of a deploy: DEBUG off, a real secret, collected static files."""
+    tmp_path = tmp_path_factory.mktemp("deploy")
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "gunicorn-test-" + os.urandom(24).hex(),
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "BETTER_AUTH_URL": "http://127.0.0.1:3000",
+        "WEB_CONCURRENCY": "1",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=BASE_DIR, env=env, check=True, timeout=120,
+    )
+    return env
+
+
+@pytest.fixture
+def gunicorn(production_env):
+    """A gunicorn started as the Procfile starts it, on a free loopback port; its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "taskapi.wsgi", "--bind", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR, env=production_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    server = {"url": f"http://127.0.0.1:{port}", "process": process}
+    yield server
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_gunicorn_serves_the_api_and_hashed_admin_assets(gunicorn):
+    status, headers, body = wait_for_health(f"{gunicorn['url']}/health", gunicorn["process"])
+    assert status == 200 and json.loads(body)["status"] == "healthy"
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])
+
+    _, _, login_page = get(f"{gunicorn['url']}/admin/login/")
+    stylesheet = re.search(rb'/static/admin/css/base\.[0-9a-f]{12}\.css', login_page).group().decode()
+    status, headers, css = get(gunicorn["url"] + stylesheet)
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+    assert "immutable" in headers["Cache-Control"]
+    assert b"body" in css
+
+
+def test_gunicorn_logs_one_json_object_per_line(gunicorn):
+    wait_for_health(f"{gunicorn['url']}/health?check=1", gunicorn["process"])
+    gunicorn["process"].terminate()
+    output, _ = gunicorn["process"].communicate(timeout=15)
+    lines = [json.loads(line) for line in output.splitlines()]
+    request_line = next(line for line in lines if line["logger"] == "tasks.middleware")
+    access_line = next(line for line in lines if line["logger"] == "gunicorn.access")
+    assert request_line["path"] == "/health"
+    assert "GET /health 200" in access_line["message"] and "check=1" not in access_line["message"]
+    assert access_line["message"].endswith(f"request_id={request_line['request_id']}")
+
+
+def test_gunicorn_settings_come_from_the_environment(monkeypatch):
+    for name, value in {"PORT": "5001", "WEB_CONCURRENCY": "5", "GUNICORN_THREADS": "4", "GUNICORN_TIMEOUT": "60",
+                        "GUNICORN_GRACEFUL_TIMEOUT": "20", "GUNICORN_KEEPALIVE": "2"}.items():
+        monkeypatch.setenv(name, value)
+    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    assert (config["bind"], config["workers"], config["threads"]) == ("0.0.0.0:5001", 5, 4)
+    assert (config["timeout"], config["graceful_timeout"], config["keepalive"]) == (60, 20, 2)
+    assert config["accesslog"] == "-"
+
+
+def test_gunicorn_defaults_without_environment(monkeypatch):
+    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    assert (config["bind"], config["workers"], config["threads"], config["timeout"]) == ("0.0.0.0:8000", 2, 1, 30)

@@ -10,13 +10,13 @@ from .models import Task
 class TaskAdmin(admin.ModelAdmin):
     """Tasks: list, search, filters, completion actions; timestamps are the server's."""
 
-    list_display = ("title", "user_id", "completed", "created_at", "updated_at")
-    list_filter = ("completed", "created_at", "updated_at")
+    list_display = ("title", "user_id", "completed", "priority", "due_at", "created_at", "updated_at")
+    list_filter = ("completed", "priority", "due_at", "created_at", "updated_at")
     search_fields = ("title", "description")
     search_help_text = "Words in the title or description, or a user id (exact)."
     date_hierarchy = "created_at"
-    readonly_fields = ("created_at", "updated_at")
-    fields = ("user_id", "title", "description", "completed", "created_at", "updated_at")
+    readonly_fields = ("version", "created_at", "updated_at")
+    fields = ("user_id", "title", "description", "completed", "priority", "due_at", "tags", "version", "created_at", "updated_at")
     actions = ("mark_completed", "mark_not_completed")
     list_per_page = 50
     # Both counts below would otherwise scan the whole table on every page.

@@ -3,6 +3,7 @@ from collections import Counter
 from datetime import timedelta
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, F, Q
 from django.db.models.functions import Length, Now, Upper
@@ -119,6 +120,15 @@ class Task(models.Model):
     def etag(self):
         return f'"{self.version}"'
 
+    def clean(self):
+        """The API's rules for tags, for writes that do not come through the API (the admin)."""
+        tags = self.tags
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise ValidationError({"tags": "A list of strings."})
+        self.tags = unique_tags(tag.strip() for tag in tags)
+        if len(self.tags) > MAX_TAGS or not all(1 <= len(tag) <= TAG_MAX_LENGTH for tag in self.tags):
+            raise ValidationError({"tags": f"At most {MAX_TAGS} tags of 1 to {TAG_MAX_LENGTH} characters."})
+
     def save(self, *args, **kwargs):
         """A plain save (creation, the admin) keeps `tag_keys` in step and, on change, the version."""
         self.tag_keys = tag_keys(self.tags)
@@ -141,6 +151,16 @@ class Task(models.Model):
         if written:
             self.version, self.updated_at = version + 1, now
         return bool(written)
+
+
+def unique_tags(tags):
+    """Tags in their given order, each kept once however its letters are cased."""
+    seen, unique = set(), []
+    for tag in tags:
+        if tag.lower() not in seen:
+            seen.add(tag.lower())
+            unique.append(tag)
+    return unique
 
 
 def tag_keys(tags):

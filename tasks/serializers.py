@@ -5,7 +5,7 @@ from datetime import datetime, time, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task
+from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task, unique_tags
 
 SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -77,12 +77,7 @@ class TagListField(serializers.ListField):
         super().__init__(max_length=MAX_TAGS, allow_empty=True, **kwargs)
 
     def to_internal_value(self, data):
-        seen, tags = set(), []
-        for tag in super().to_internal_value(data):
-            if tag.lower() not in seen:
-                seen.add(tag.lower())
-                tags.append(tag)
-        return tags
+        return unique_tags(super().to_internal_value(data))
 
 
 class TaskSerializer(serializers.ModelSerializer):

@@ -1,4 +1,6 @@
 """The staff admin for tasks: list, search, filters, completion actions, cost per page."""
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,7 +22,7 @@ def test_changelist_shows_the_columns_staff_need(admin_client, make_task):
     response = admin_client.get(CHANGELIST)
     assert response.status_code == 200
     headers = [str(header["text"]) for header in response.context["result_headers"]][1:]
-    assert headers == ["title", "user id", "completed", "created at", "updated at"]
+    assert headers == ["title", "user id", "completed", "priority", "due at", "created at", "updated at"]
     assert b"Buy milk" in response.content and b"user-a" in response.content
 
 
@@ -89,7 +91,7 @@ def test_timestamps_are_read_only_on_the_change_form(admin_client, make_task):
     task = make_task()
     response = admin_client.get(f"{CHANGELIST}{task.pk}/change/")
     form_fields = set(response.context["adminform"].form.fields)
-    assert form_fields == {"user_id", "title", "description", "completed"}
+    assert form_fields == {"user_id", "title", "description", "completed", "priority", "due_at", "tags"}
 
 
 def test_the_page_costs_the_same_queries_for_five_rows_as_for_fifty(admin_client, make_task):
@@ -165,3 +167,17 @@ def test_date_hierarchy_of_an_empty_year_leads_back_to_all_dates(admin_client, m
     response = admin_client.get(CHANGELIST, {"created_at__year": "1999"})
     assert hierarchy_titles(response) == []
     assert response.context["back"] == {"link": "?", "title": "All dates"}
+
+
+def test_admin_edits_planning_fields_with_the_apis_tag_rules(admin_client, make_task):
+    task = make_task("user-a", title="plan")
+    url = f"/admin/tasks/task/{task.id}/change/"
+    form = {"user_id": "user-a", "title": "plan", "description": "", "priority": "3",
+            "due_at_0": "2026-12-01", "due_at_1": "17:00:00", "tags": '["Work", " work ", "home"]'}
+    response = admin_client.post(url, form)
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert (task.priority, task.tags, task.tag_keys, task.version) == (3, ["Work", "home"], {"work": True, "home": True}, 2)
+    response = admin_client.post(url, {**form, "tags": json.dumps([f"t{i}" for i in range(21)])})
+    assert response.status_code == 200
+    assert b"At most 20 tags" in response.content

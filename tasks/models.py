@@ -55,9 +55,9 @@ class TaskQuerySet(models.QuerySet):
         }
 
     def tag_counts(self):
-        """[{"name", "count"}], most used first; a tag's name is its first spelling met."""
+        """[{"name", "count"}], most used first; a tag is named as on its newest task."""
         names, counts = {}, Counter()
-        for tags in self.exclude(tags=[]).values_list("tags", flat=True):
+        for tags in self.exclude(tags=[]).order_by("-created_at", "-id").values_list("tags", flat=True):
             for tag in tags:
                 names.setdefault(tag.lower(), tag)
                 counts[tag.lower()] += 1

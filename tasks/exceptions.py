@@ -1,4 +1,4 @@
-"""Exceptions the API raises beyond DRF's own; their bodies carry a stable `code`, as 401s do."""
+"""Exceptions the API raises beyond DRF's own; most bodies carry a stable `code`, as 401s do."""
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.exceptions import DetailDictMixin
@@ -40,7 +40,7 @@ class PreconditionFailed(APIException):
         self.current = current
 
 
-class IdempotencyKeyReused(APIException):
+class IdempotencyKeyReused(DetailDictMixin, APIException):
     """An Idempotency-Key already used with a different request body."""
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
@@ -49,7 +49,7 @@ class IdempotencyKeyReused(APIException):
 
 
 
-class Conflict(APIException):
+class Conflict(DetailDictMixin, APIException):
     """Another write changed the task between our read and our write."""
 
     status_code = status.HTTP_409_CONFLICT

@@ -12,5 +12,7 @@ urlpatterns = [
     path("api/", include("tasks.urls")),
 ]
 
+handler400 = "tasks.error_handlers.bad_request"
+handler403 = "tasks.error_handlers.permission_denied"
 handler404 = "tasks.error_handlers.not_found"
 handler500 = "tasks.error_handlers.server_error"

@@ -1,12 +1,13 @@
 """Every failure under /api/ is answered with JSON, never HTML or a traceback."""
 import logging
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.exceptions import ParseError
 from rest_framework.views import exception_handler, set_rollback
 
 from .exceptions import DatabaseUnavailable, PreconditionFailed, RequestBodyTooLarge
@@ -21,6 +22,8 @@ def api_exception_handler(exc, context):
         exc = DatabaseUnavailable()
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestBodyTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = ParseError()
     elif isinstance(exc, PreconditionFailed):
         return Response(exc.current, status=exc.status_code)
     response = exception_handler(exc, context)
@@ -40,6 +43,20 @@ def server_error_response():
 
 def is_api_path(request):
     return request.path.startswith("/api/") or request.path in ("/api", "/health", "/health/")
+
+
+def bad_request(request, exception=None):
+    """handler400 (e.g. a Host header not in ALLOWED_HOSTS): JSON under /api/, Django's page elsewhere."""
+    if is_api_path(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    """handler403: JSON under /api/, Django's page elsewhere (the admin)."""
+    if is_api_path(request):
+        return JsonResponse({"detail": "Permission denied."}, status=403)
+    return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception=None):

@@ -113,8 +113,9 @@ class TaskFilter(django_filters.FilterSet):
 class TaskOrdering(BaseFilterBackend):
     """`ordering=-priority,due_at`: allowed fields, `-` for descending; `due_at` nulls last both ways.
 
-    The order always ends with `-id`, so that it is total and the keyset pagination can
-    resume exactly where a page stopped.
+    The order always ends with `id`, so that it is total and the keyset pagination can
+    resume exactly where a page stopped; `id` runs the way the first field does, which is
+    how the (user_id, field, id) indexes are laid out.
     """
 
     param = "ordering"
@@ -133,7 +134,9 @@ class TaskOrdering(BaseFilterBackend):
         return terms
 
     def filter_queryset(self, request, queryset, view):
-        return queryset.order_by(*[order_expression(term) for term in self.get_terms(request) + ["-id"]])
+        terms = self.get_terms(request)
+        terms.append("-id" if terms[0].startswith("-") else "id")
+        return queryset.order_by(*[order_expression(term) for term in terms])
 
     def get_schema_operation_parameters(self, view):
         return [{

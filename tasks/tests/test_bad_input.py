@@ -117,3 +117,11 @@ def test_nul_in_update_is_400_and_the_row_is_unchanged(client, make_task):
     assert response.status_code == 400
     task.refresh_from_db()
     assert task.title == "clean"
+
+
+@pytest.mark.parametrize("path", ["/api/tasks", "/health"])
+def test_a_host_not_allowed_is_a_json_400(auth_client, path):
+    response = auth_client("user-a").get(path, HTTP_HOST="evil.example.com")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Bad request."}

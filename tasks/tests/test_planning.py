@@ -206,7 +206,7 @@ def ordered(make_task):
     [
         ("title", ["a", "b", "c", "d", "e"]),
         ("-title", ["e", "d", "c", "b", "a"]),
-        ("due_at", ["c", "d", "a", "e", "b"]),  # nulls last, ties newest first (by id)
+        ("due_at", ["c", "d", "a", "b", "e"]),  # nulls last, ties in id order
         ("-due_at", ["a", "d", "c", "e", "b"]),  # nulls last here too
         ("priority,title", ["a", "e", "c", "b", "d"]),
         ("-priority,title", ["b", "d", "c", "a", "e"]),

@@ -16,6 +16,16 @@ from django.db import connection
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
+def stop_process(process, timeout=15):
+    """SIGTERM, and SIGKILL if it has not exited within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -72,12 +82,7 @@ class Gunicorn:
         return Path(self.log.name).read_text(errors="replace")[-4000:]
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.log.close()
         os.unlink(self.log.name)
 

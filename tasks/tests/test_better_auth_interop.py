@@ -18,7 +18,7 @@ import pytest
 
 from tasks.models import Task
 
-from .live import call
+from .live import call, stop_process
 
 ISSUER_DIR = Path(__file__).parent / "betterauth"
 START_TIMEOUT = 30
@@ -61,11 +61,7 @@ class BetterAuthIssuer:
         self.url = line.split(" ", 1)[1]
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
     def sign_up(self):
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))

@@ -43,6 +43,7 @@ class Measurement:
     scenario: str
     wrk: object
     queries_per_request: float
+    worker_cpu_ms_per_request: float
     worker_rss_bytes: list
     pool_shortfall: bool = False
 
@@ -91,7 +92,9 @@ def measure(run, app, scenario):
         env, setup_requests = scenario_env(run, app, scenario, server)
         warm_env, measured_env = split_pool(env, pool, run.delete_pool)
         warm = run.wrk(server, scenario.script, warm_env, run.warmup_seconds)
+        cpu_before = server.worker_cpu_seconds()
         result = run.wrk(server, scenario.script, measured_env, run.seconds)
+        cpu_ms = 1000 * (server.worker_cpu_seconds() - cpu_before)
         rss = server.worker_rss_bytes()
     transactions = committed_transactions(run.database_url) - before
     return Measurement(
@@ -99,6 +102,7 @@ def measure(run, app, scenario):
         scenario=scenario.name,
         wrk=result,
         queries_per_request=transactions / (setup_requests + warm.requests + result.requests),
+        worker_cpu_ms_per_request=cpu_ms / result.requests,
         worker_rss_bytes=rss,
         pool_shortfall=pool is not None and result.requests > run.delete_pool * (1 - WARMUP_POOL_SHARE),
     )

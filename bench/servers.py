@@ -93,6 +93,10 @@ class Gunicorn:
         """Resident memory of each worker process (the master's children)."""
         return [rss_bytes(pid) for pid in self.worker_pids()]
 
+    def worker_cpu_seconds(self):
+        """User plus system CPU time the workers have used so far."""
+        return sum(cpu_seconds(pid) for pid in self.worker_pids())
+
     def worker_pids(self):
         return child_pids(self.process.pid)
 
@@ -131,6 +135,12 @@ def child_pids(parent_pid):
         if fields.get("PPid", "").strip() == str(parent_pid):
             children.append(int(status.parent.name))
     return children
+
+
+def cpu_seconds(pid):
+    # Fields 14 and 15 of /proc/<pid>/stat, counted after the parenthesised command name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_bytes(pid):

@@ -43,7 +43,7 @@ def plan_sections(plans):
     return sections
 
 
-def write_note(path, *, context, machine, measurements, plans, soak_readings, chart_name):
+def write_note(path, *, context, machine, measurements, plans, soak_readings, breakdown, chart_name):
     targets = target_rows(measurements, plans, soak_readings)
     scenario_lines = [f"- `{name}`: {SCENARIOS_BY_NAME[name].description}"
                       for name in dict.fromkeys(m.scenario for m in measurements)]
@@ -72,11 +72,25 @@ def write_note(path, *, context, machine, measurements, plans, soak_readings, ch
         "Queries per request (list 1, retrieve 1, create 1, update 2, toggle and delete at most 2) are",
         "asserted by `tasks/tests/test_query_counts.py` in the normal suite.",
         "",
+        *breakdown_lines(breakdown),
         *soak_lines(soak_readings),
         "## Plans of the big user's pages", "",
         *plan_sections(plans),
     ]
     Path(path).write_text("\n".join(lines).rstrip() + "\n")
+
+
+def breakdown_lines(breakdown):
+    if not breakdown:
+        return []
+    rows = [(layer, f"{microseconds:.0f}") for layer, microseconds in breakdown.items()]
+    return [
+        "## Where the CPU goes", "",
+        "Each layer timed on its own in one process (`bench/breakdown.py`, CPU microseconds per call,",
+        "waiting for PostgreSQL excluded). The Django figures go through the test client, which adds",
+        "a little of its own; gunicorn's share is not in them.", "",
+        markdown_table(["layer", "CPU us per call"], rows), "",
+    ]
 
 
 def soak_lines(readings):

@@ -1,6 +1,9 @@
 """One benchmark run from start to finish: database, tokens, apps, measurements, results."""
 import datetime
+import json
 import secrets
+import subprocess
+import sys
 import time
 
 from .note import machine_info, write_note
@@ -25,6 +28,7 @@ class BenchSession:
         self.run = None
         self.measurements = []
         self.plans = {}
+        self.breakdown = {}
         self.soak_readings = []
         self.seed_plan = SeedPlan(args.users, args.tasks_per_user, args.big_user_tasks, args.total_rows)
 
@@ -93,9 +97,18 @@ class BenchSession:
                 self.measurements.append(measurement)
                 self.emit(f"{scenario.name:15} {app.name:15} {measurement.wrk.requests_per_second:8.0f} req/s")
         self.plans = page_plans(self.args.database_url, BIG_USER, self.run.deep_position, BIG_PAGE_SIZE)
+        self.breakdown = self.measure_breakdown()
         if self.args.soak_seconds:
             self.emit(f"soak: the mix for {self.args.soak_seconds} s on the service")
             _, self.soak_readings = soak(self.run, self.apps("mix")[1], self.args.soak_seconds)
+
+    def measure_breakdown(self):
+        """CPU microseconds per layer, from `bench/breakdown.py` run with the service's settings."""
+        user = REGULAR_USER.format(0)
+        env = {**self.app_env(), "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver", "LOG_LEVEL": "WARNING"}
+        command = [sys.executable, "-m", "bench.breakdown", user, self.issuer.token_for(user), str(self.run.first_task_id)]
+        completed = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=True)
+        return json.loads(completed.stdout)
 
     def context(self, elapsed):
         args = self.args
@@ -125,11 +138,15 @@ class BenchSession:
         self.emit()
         for target, figure, holds in target_rows(self.measurements, self.plans, self.soak_readings):
             self.emit(f"{verdict(holds).strip('*'):15} {target}: {figure}")
+        self.emit()
+        for layer, microseconds in self.breakdown.items():
+            self.emit(f"{microseconds:8.0f} us CPU  {layer}")
         docs_dir.mkdir(parents=True, exist_ok=True)
         write_chart(self.measurements, docs_dir / "performance.png")
         write_note(
             docs_dir / "performance.md", context=self.context(elapsed), machine=machine_info(self.args.database_url),
             measurements=self.measurements, plans=self.plans, soak_readings=self.soak_readings,
+            breakdown=self.breakdown,
             chart_name="performance.png",
         )
 

@@ -75,6 +75,9 @@ def write_note(path, *, context, machine, measurements, plans, soak_readings, br
         *breakdown_lines(breakdown),
         *soak_lines(soak_readings),
         "## Plans of the big user's pages", "",
+        "The list's SQL (as `bench/floor_app.py` spells it, the ORM's statement) for a page of 50, on the",
+        "seeded table. A deep page is only as cheap as the first when the keyset condition is part of",
+        "the `Index Cond`; as a `Filter` it is checked against every earlier row of the user.", "",
         *plan_sections(plans),
     ]
     Path(path).write_text("\n".join(lines).rstrip() + "\n")

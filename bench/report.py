@@ -1,10 +1,13 @@
 """The results: a table for the terminal, `docs/performance.md` and the chart beside it."""
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 
-from .plans import reads_through_index  # noqa: E402
+from .plans import reads_only_the_page  # noqa: E402
+from .scenarios import BIG_PAGE_SIZE  # noqa: E402
 
 FLOOR = "floor"
 SERVICE = "service"
@@ -112,9 +115,19 @@ def deep_page_rows(measurements, plans):
         gap = abs(deep.wrk.requests_per_second / first.wrk.requests_per_second - 1)
         rows.append(("deep page within 20 % of the first page's req/s", f"{gap:.1%} apart", gap <= DEEP_PAGE_TOLERANCE))
     if plans:
-        index_only = all(reads_through_index(plan) for plan in plans.values())
-        rows.append(("both pages' plans read through the index, no Seq Scan or Sort", "see EXPLAIN below", index_only))
+        holds = all(reads_only_the_page(plan, BIG_PAGE_SIZE) for plan in plans.values())
+        figure = "; ".join(f"{name}: {plan_summary(plan)}" for name, plan in plans.items())
+        rows.append(("both pages: index scans only, no rows filtered away", figure, holds))
     return rows
+
+
+def plan_summary(plan):
+    """`2084 buffers, 90000 rows filtered, 13.1 ms` from an EXPLAIN (ANALYZE, BUFFERS) text."""
+    buffers = re.search(r"Buffers: shared hit=(\d+)(?: read=(\d+))?", plan)
+    removed = re.search(r"Rows Removed by Filter: (\d+)", plan)
+    executed = re.search(r"Execution Time: ([\d.]+) ms", plan)
+    read = sum(int(n) for n in buffers.groups() if n) if buffers else 0
+    return f"{read} buffers, {int(removed[1]) if removed else 0} rows filtered, {executed[1] if executed else '?'} ms"
 
 
 def verdict(holds):

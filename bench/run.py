@@ -56,7 +56,10 @@ def ensure_tools():
         if os.geteuid() != 0:
             sys.exit("wrk is missing: apt-get install -y wrk")
         emit("installing wrk (apt-get install -y wrk)")
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL)
+        install = ["apt-get", "install", "-y", "-q", "wrk"]
+        if subprocess.run(install, stdout=subprocess.DEVNULL).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(install, check=True, stdout=subprocess.DEVNULL)
     if importlib.util.find_spec("matplotlib") is None:
         emit("installing bench/requirements.txt")
         subprocess.run(

@@ -122,7 +122,7 @@ def list_tasks(environ, user):
         rows = Database.run(FIRST_PAGE, (user, limit + 1))
     headers = []
     if len(rows) > limit:
-        next_query = urlencode({**query, "cursor": cursor_of(rows[limit - 1])})
+        next_query = urlencode(sorted({**query, "cursor": cursor_of(rows[limit - 1])}.items()))
         url = f"http://{environ['HTTP_HOST']}{environ['PATH_INFO']}?{next_query}"
         headers.append(("Link", f'<{url}>; rel="next"'))
     return 200, [as_json(row) for row in rows[:limit]], headers

@@ -6,7 +6,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from .load import committed_transactions, run_wrk
-from .seed import seed_delete_pool
+from .seed import REGULAR_USER, seed_delete_pool
 from .servers import Gunicorn
 
 BIG_PAGE_SIZE = 50
@@ -160,6 +160,32 @@ def with_limit(path, limit):
     url = urllib.parse.urlsplit(path)
     query = dict(urllib.parse.parse_qsl(url.query))
     return f"{url.path}?{urllib.parse.urlencode({**query, 'limit': limit})}"
+
+
+def answers(run, app, paths):
+    """The parsed bodies and `Link` headers of GETs as regular user 0, from a freshly started app."""
+    headers = {"X-Bench-User": REGULAR_USER.format(0)} if app.header_auth else {
+        "Authorization": f"Bearer {first_token(run)}"}
+    found = []
+    with Gunicorn(app, workers=1, threads=1) as server:
+        for path in paths:
+            request = urllib.request.Request(server.url + path, headers=headers)
+            with urllib.request.urlopen(request, timeout=30) as response:
+                found.append((json.load(response), response.headers.get("Link", "").split("?")[-1]))
+    return found
+
+
+def first_token(run):
+    with open(run.tokens_file) as tokens:
+        return tokens.readline().split()[1]
+
+
+def check_floor_answers_like(run, floor, service):
+    """The floor must answer list and retrieve exactly as the service does, or the ratios mean nothing."""
+    paths = ["/api/tasks?limit=5", f"/api/tasks/{run.first_task_id}"]
+    floor_answers, service_answers = answers(run, floor, paths), answers(run, service, paths)
+    if floor_answers != service_answers:
+        raise RuntimeError(f"the floor answers differently:\n{floor_answers}\n{service_answers}")
 
 
 def soak(run, app, seconds, samples=10):

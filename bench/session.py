@@ -10,7 +10,7 @@ from .note import machine_info, write_note
 from .paths import PROJECT_DIR
 from .plans import page_plans
 from .report import HEADERS, table_rows, target_rows, text_table, verdict, write_chart
-from .scenarios import BIG_PAGE_SIZE, SCENARIOS, Run, measure, soak
+from .scenarios import BIG_PAGE_SIZE, SCENARIOS, Run, check_floor_answers_like, measure, soak
 from .seed import BIG_USER, REGULAR_USER, SeedPlan, migrate, recreate_database, row_count, seed
 from .servers import App
 
@@ -90,6 +90,8 @@ class BenchSession:
         return [scenario for scenario in SCENARIOS if scenario.name in names]
 
     def measure_all(self):
+        floor, service = self.apps("list")[:2]
+        check_floor_answers_like(self.run, floor, service)
         self.emit(f"measuring: about {datetime.timedelta(seconds=self.estimated_seconds)} from here")
         for scenario in self.selected_scenarios():
             for app in self.apps(scenario.name):

@@ -103,7 +103,10 @@ def target_rows(measurements, plans, soak_readings):
     rows += deep_page_rows(measurements, plans)
     if len(soak_readings) >= 2:
         growth = soak_readings[-1] / soak_readings[0] - 1
-        rows.append(("worker RSS growth over the soak at most 10 %", f"{growth:+.1%}", growth <= RSS_GROWTH_TARGET))
+        # Most of the growth is the first minutes' warming (allocator arenas, caches); a leak keeps going.
+        later = soak_readings[-1] / soak_readings[1] - 1
+        figure = f"{growth:+.1%} ({later:+.1%} after the first tenth)"
+        rows.append(("worker RSS growth over the soak at most 10 %", figure, growth <= RSS_GROWTH_TARGET))
     return rows
 
 

@@ -1,0 +1,78 @@
+"""Where a request's CPU goes: each layer of the list and retrieve paths timed on its own, in-process.
+
+Run by `bench/run.py` as `python -m bench.breakdown USER TOKEN TASK_ID` with the service's
+environment; prints one JSON object of microseconds per call. Process CPU time is counted,
+so waiting for PostgreSQL is left out and neighbours on a shared machine matter little.
+"""
+import io
+import json
+import os
+import sys
+import time
+
+import django
+
+ITERATIONS = 300
+PAGE = 50
+
+
+def cpu_microseconds(function, iterations=ITERATIONS):
+    function()
+    started = time.process_time()
+    for _ in range(iterations):
+        function()
+    return round(1e6 * (time.process_time() - started) / iterations, 1)
+
+
+def floor_call(path, token):
+    from bench import floor_app
+
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path.split("?")[0], "QUERY_STRING": path.partition("?")[2],
+        "HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_HOST": "127.0.0.1", "wsgi.input": io.BytesIO(),
+    }
+    return lambda: floor_app.application(dict(environ), lambda status, headers: None)
+
+
+def layers(user, token, task_id):
+    from django.test import Client
+    from rest_framework.renderers import JSONRenderer
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from tasks.authentication import BetterAuthJWTAuthentication
+    from tasks.models import Task
+    from tasks.serializers import TaskSerializer
+
+    client, header = Client(), {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    request = Request(APIRequestFactory().get("/api/tasks", **header))
+    page = list(Task.objects.owned_by(user).order_by("-created_at", "-id")[:PAGE])
+    page_data = TaskSerializer(page, many=True).data
+    return {
+        "list of 50: whole Django request (test client, no gunicorn)": lambda: client.get(
+            f"/api/tasks?limit={PAGE}", **header),
+        "list of 50: floor app, whole request (no gunicorn)": floor_call(f"/api/tasks?limit={PAGE}", token),
+        "retrieve: whole Django request (test client, no gunicorn)": lambda: client.get(
+            f"/api/tasks/{task_id}", **header),
+        "retrieve: floor app, whole request (no gunicorn)": floor_call(f"/api/tasks/{task_id}", token),
+        "token verification (BetterAuthJWTAuthentication.authenticate)": lambda: BetterAuthJWTAuthentication()
+        .authenticate(request),
+        "list query, 51 rows as model instances (ORM)": lambda: list(
+            Task.objects.owned_by(user).order_by("-created_at", "-id")[: PAGE + 1]),
+        "retrieve query, one model instance (ORM)": lambda: Task.objects.owned_by(user).get(pk=task_id),
+        "TaskSerializer, 50 tasks": lambda: TaskSerializer(page, many=True).data,
+        "TaskSerializer, one task": lambda: TaskSerializer(page[0]).data,
+        "JSONRenderer, 50 tasks": lambda: JSONRenderer().render(page_data),
+    }
+
+
+def main():
+    user, token, task_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskapi.settings")
+    django.setup()
+    timings = {name: cpu_microseconds(function) for name, function in layers(user, token, task_id).items()}
+    sys.stdout.write(json.dumps(timings) + "\n")
+
+
+if __name__ == "__main__":
+    main()

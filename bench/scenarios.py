@@ -1,0 +1,212 @@
+"""What is measured: each scenario against each app, on a freshly started gunicorn."""
+import json
+import threading
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from .load import committed_transactions, run_wrk
+from .seed import REGULAR_USER, seed_delete_pool
+from .servers import Gunicorn
+
+BIG_PAGE_SIZE = 50
+WALK_PAGE_SIZE = 500
+WARMUP_POOL_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    script: str
+    description: str
+
+
+SCENARIOS = [
+    Scenario("list", "list.lua", "GET /api/tasks?limit=50, a random user of 50 tasks"),
+    Scenario("list-big-first", "list_big.lua", "first page of 50 of the user with the most tasks"),
+    Scenario("list-big-deep", "list_big.lua", "a page of 50 deep in that user's tasks (cursor)"),
+    Scenario("retrieve", "retrieve.lua", "GET /api/tasks/{id}, a random user's task"),
+    Scenario("create", "create.lua", "POST /api/tasks"),
+    Scenario("update", "update.lua", "PUT /api/tasks/{id}, all fields"),
+    Scenario("toggle", "toggle.lua", "PATCH /api/tasks/{id}/complete"),
+    Scenario("delete", "delete.lua", "DELETE /api/tasks/{id}, each task once"),
+    Scenario("mix", "mix.lua", "70 % list, 10 % each of create, toggle, update"),
+]
+SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One scenario against one app: wrk's figures plus what the database and /proc saw."""
+
+    app: str
+    scenario: str
+    wrk: object
+    queries_per_request: float
+    worker_cpu_ms_per_request: float
+    worker_rss_bytes: list
+    pool_shortfall: bool = False
+
+
+@dataclass
+class Run:
+    """Everything a measurement needs to know about this run."""
+
+    database_url: str
+    tokens_file: str
+    big_tokens_file: str
+    big_user: str
+    big_token: str
+    first_task_id: int
+    tasks_per_user: int
+    users: int
+    deep_position: int
+    delete_pool: int
+    seconds: int
+    warmup_seconds: int
+    threads: int
+    connections: int
+    workers: int
+    worker_threads: int
+
+    def wrk(self, server, script, env, seconds):
+        return run_wrk(
+            server.url, script, env, seconds=seconds, threads=self.threads, connections=self.connections
+        )
+
+
+def base_env(run, app):
+    return {
+        "BENCH_TOKENS": run.tokens_file,
+        "BENCH_FIRST_TASK_ID": str(run.first_task_id),
+        "BENCH_TASKS_PER_USER": str(run.tasks_per_user),
+        "BENCH_HEADER_AUTH": "1" if app.header_auth else "0",
+    }
+
+
+def measure(run, app, scenario):
+    """Starts the app, warms it with the scenario, measures it, stops it, counts its transactions."""
+    pool = seed_delete_pool(run.database_url, run.users, run.delete_pool) if scenario.name == "delete" else None
+    before = committed_transactions(run.database_url)
+    with Gunicorn(app, workers=run.workers, threads=run.worker_threads) as server:
+        env, setup_requests = scenario_env(run, app, scenario, server)
+        warm_env, measured_env = split_pool(env, pool, run.delete_pool)
+        warm = run.wrk(server, scenario.script, warm_env, run.warmup_seconds)
+        cpu_before = server.worker_cpu_seconds()
+        result = run.wrk(server, scenario.script, measured_env, run.seconds)
+        cpu_ms = 1000 * (server.worker_cpu_seconds() - cpu_before)
+        rss = server.worker_rss_bytes()
+    transactions = committed_transactions(run.database_url) - before
+    return Measurement(
+        app=app.name,
+        scenario=scenario.name,
+        wrk=result,
+        queries_per_request=transactions / (setup_requests + warm.requests + result.requests),
+        worker_cpu_ms_per_request=cpu_ms / result.requests,
+        worker_rss_bytes=rss,
+        pool_shortfall=pool is not None and result.requests > run.delete_pool * (1 - WARMUP_POOL_SHARE),
+    )
+
+
+def scenario_env(run, app, scenario, server):
+    """The scenario's BENCH_* variables, and how many requests preparing them took."""
+    env = base_env(run, app)
+    if scenario.name == "list-big-first":
+        return {**env, "BENCH_TOKENS": run.big_tokens_file, "BENCH_PATH": f"/api/tasks?limit={BIG_PAGE_SIZE}"}, 0
+    if scenario.name == "list-big-deep":
+        path, walked = deep_page_path(run, app, server)
+        return {**env, "BENCH_TOKENS": run.big_tokens_file, "BENCH_PATH": path}, walked
+    return env, 0
+
+
+def split_pool(env, pool, pool_size):
+    """The delete pool is shared out: a tenth to the warm-up, the rest to the measured run."""
+    if pool is None:
+        return env, env
+    warm_size = int(pool_size * WARMUP_POOL_SHARE)
+    pool_env = {**env, "BENCH_POOL_FIRST_ID": str(pool.first_id)}
+    return (
+        {**pool_env, "BENCH_POOL_START": "0", "BENCH_POOL_SIZE": str(warm_size)},
+        {**pool_env, "BENCH_POOL_START": str(warm_size), "BENCH_POOL_SIZE": str(pool_size - warm_size)},
+    )
+
+
+def deep_page_path(run, app, server):
+    """Follows the app's own `Link` headers to `deep_position`; returns that page's path and the hops."""
+    path, walked, hops = f"/api/tasks?limit={WALK_PAGE_SIZE}", 0, 0
+    while walked < run.deep_position:
+        step = min(WALK_PAGE_SIZE, run.deep_position - walked)
+        path = with_limit(path, step)
+        request = urllib.request.Request(server.url + path, headers=big_user_headers(run, app))
+        with urllib.request.urlopen(request, timeout=30) as response:
+            walked += len(json.load(response))
+            path = next_path(response.headers["Link"])
+        hops += 1
+    return with_limit(path, BIG_PAGE_SIZE), hops
+
+
+def big_user_headers(run, app):
+    if app.header_auth:
+        return {"X-Bench-User": run.big_user}
+    return {"Authorization": f"Bearer {run.big_token}"}
+
+
+def next_path(link):
+    url = urllib.parse.urlsplit(link.split(">", 1)[0].lstrip("<"))
+    return f"{url.path}?{url.query}"
+
+
+def with_limit(path, limit):
+    url = urllib.parse.urlsplit(path)
+    query = dict(urllib.parse.parse_qsl(url.query))
+    return f"{url.path}?{urllib.parse.urlencode({**query, 'limit': limit})}"
+
+
+def answers(run, app, paths):
+    """The parsed bodies and `Link` headers of GETs as regular user 0, from a freshly started app."""
+    headers = {"X-Bench-User": REGULAR_USER.format(0)} if app.header_auth else {
+        "Authorization": f"Bearer {first_token(run)}"}
+    found = []
+    with Gunicorn(app, workers=1, threads=1) as server:
+        for path in paths:
+            request = urllib.request.Request(server.url + path, headers=headers)
+            with urllib.request.urlopen(request, timeout=30) as response:
+                found.append((json.load(response), response.headers.get("Link", "").split("?")[-1]))
+    return found
+
+
+def first_token(run):
+    with open(run.tokens_file) as tokens:
+        return tokens.readline().split()[1]
+
+
+def check_floor_answers_like(run, floor, service):
+    """The floor must answer list and retrieve exactly as the service does, or the ratios mean nothing."""
+    paths = ["/api/tasks?limit=5", f"/api/tasks/{run.first_task_id}"]
+    floor_answers, service_answers = answers(run, floor, paths), answers(run, service, paths)
+    if floor_answers != service_answers:
+        raise RuntimeError(f"the floor answers differently:\n{floor_answers}\n{service_answers}")
+
+
+def soak(run, app, seconds, samples=10):
+    """The mix for `seconds` on one app; worker RSS sampled `samples` times along the way (bytes)."""
+    readings = []
+    with Gunicorn(app, workers=run.workers, threads=run.worker_threads) as server:
+        env = base_env(run, app)
+        run.wrk(server, "mix.lua", env, run.warmup_seconds)
+        readings.append(max(server.worker_rss_bytes()))
+        stop = threading.Event()
+        sampler = threading.Thread(target=sample_rss, args=(server, seconds / samples, readings, stop))
+        sampler.start()
+        try:
+            result = run.wrk(server, "mix.lua", env, seconds)
+        finally:
+            stop.set()
+            sampler.join()
+        readings.append(max(server.worker_rss_bytes()))
+    return result, readings
+
+
+def sample_rss(server, interval, readings, stop):
+    while not stop.wait(interval):
+        readings.append(max(server.worker_rss_bytes()))

@@ -1,0 +1,150 @@
+"""The processes a run needs: a JWKS on 127.0.0.1, tokens it signs, and gunicorn-served apps."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jwt
+
+from tasks.tests.keys import JWKSServer, SigningKey
+
+from .paths import PROJECT_DIR
+
+
+class TokenIssuer:
+    """Better Auth's side of a run: one EdDSA key, published as a JWKS, signing tokens."""
+
+    def __init__(self, lifetime_seconds):
+        self.key = SigningKey("EdDSA")
+        self.lifetime_seconds = lifetime_seconds
+        self.jwks = JWKSServer()
+        self.jwks.reset([self.key])
+
+    @property
+    def origin(self):
+        return self.jwks.origin
+
+    def token_for(self, user_id):
+        now = int(time.time())
+        claims = {
+            "sub": user_id, "id": user_id, "email": f"{user_id}@example.com", "name": user_id,
+            "iat": now, "exp": now + self.lifetime_seconds, "iss": self.origin, "aud": self.origin,
+        }
+        return jwt.encode(claims, self.key.private_key, algorithm="EdDSA", headers={"kid": self.key.kid})
+
+    def __enter__(self):
+        self.jwks.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.jwks.stop()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class App:
+    """A WSGI app to serve: gunicorn's `module:variable` and the environment it runs in."""
+
+    name: str
+    wsgi: str
+    env: dict = field(default_factory=dict)
+    header_auth: bool = False
+
+
+class Gunicorn:
+    """An app under gunicorn on a free loopback port; `with` stops it and its workers."""
+
+    def __init__(self, app, *, workers, threads):
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{app.name}-", suffix=".log", delete=False)
+        command = [
+            sys.executable, "-m", "gunicorn", app.wsgi, "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(workers), "--threads", str(threads), "--timeout", "60",
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=PROJECT_DIR, env={**os.environ, **app.env}, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def wait_until_listening(self, timeout=60):
+        """Waits for the port to accept connections; no request is made, so no query either."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.app.name} exited: {self.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.app.name} did not start in {timeout}s: {self.output()}")
+
+    def worker_rss_bytes(self):
+        """Resident memory of each worker process (the master's children)."""
+        return [rss_bytes(pid) for pid in self.worker_pids()]
+
+    def worker_cpu_seconds(self):
+        """User plus system CPU time the workers have used so far."""
+        return sum(cpu_seconds(pid) for pid in self.worker_pids())
+
+    def worker_pids(self):
+        return child_pids(self.process.pid)
+
+    def output(self):
+        return Path(self.log.name).read_text(errors="replace")[-4000:]
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        os.unlink(self.log.name)
+
+    def __enter__(self):
+        try:
+            self.wait_until_listening()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def child_pids(parent_pid):
+    children = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(parent_pid):
+            children.append(int(status.parent.name))
+    return children
+
+
+def cpu_seconds(pid):
+    # Fields 14 and 15 of /proc/<pid>/stat, counted after the parenthesised command name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0

@@ -48,10 +48,3 @@ class IdempotencyKeyReused(DetailDictMixin, APIException):
     default_code = "idempotency_key_reused"
 
 
-
-class Conflict(DetailDictMixin, APIException):
-    """Another write changed the task between our read and our write."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The task was changed by another request; try again."
-    default_code = "conflict"

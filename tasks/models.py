@@ -14,8 +14,6 @@ TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
 MAX_TAGS = 20
 TAG_MAX_LENGTH = 32
-# What a client may change; everything else is the server's.
-EDITABLE_FIELDS = ("title", "description", "completed", "priority", "due_at", "tags")
 
 
 class Priority(models.IntegerChoices):
@@ -136,22 +134,27 @@ class Task(models.Model):
             self.version += 1
         super().save(*args, **kwargs)
 
-    def save_over(self, version):
-        """Write the editable fields as version `version + 1`, only if the row is still at `version`.
+    def write_fields(self, names, versions=None):
+        """UPDATE just these fields from the instance and bump the version, in one statement.
 
-        One UPDATE of the editable fields (a plain save would also rewrite `created_at` and
-        `user_id`); the API calls it holding the row's lock, so it always finds `version`.
+        With `versions` (from If-Match) the row is written only while its version is one of
+        them, so of two writers holding the same version exactly one wins; returns whether a
+        row was written. Without it the last writer wins, and fields it did not send keep
+        what others wrote. The new version is set on the instance as `version + 1`: if another
+        write raced this one the row's true version is higher, so an If-Match with it can only
+        fail, never match content it did not see.
         """
-        self.tag_keys = tag_keys(self.tags)
+        values = {name: getattr(self, name) for name in names}
+        if "tags" in values:
+            values["tag_keys"] = self.tag_keys = tag_keys(self.tags)
+        rows = Task.objects.filter(pk=self.pk)
+        if versions is not None:
+            rows = rows.filter(version__in=versions)
         now = timezone.now()
-        written = Task.objects.filter(pk=self.pk, version=version).update(
-            version=version + 1, updated_at=now, tag_keys=self.tag_keys,
-            **{name: getattr(self, name) for name in EDITABLE_FIELDS},
-        )
-        if written:
-            self.version, self.updated_at = version + 1, now
-        return bool(written)
-
+        if not rows.update(**values, version=F("version") + 1, updated_at=now):
+            return False
+        self.version, self.updated_at = self.version + 1, now
+        return True
 
 def unique_tags(tags):
     """Tags in their given order, each kept once however its letters are cased."""

@@ -71,8 +71,6 @@ class TaskAutoSchema(AutoSchema):
                 responses["304"] = OpenApiResponse(description="Not modified: If-None-Match names the current ETag.")
             else:
                 responses["412"] = OpenApiResponse(TaskSerializer, description="If-Match is stale; the body is the current task.")
-        if self.method in ("PUT", "PATCH") and self.path.rstrip("/").endswith("{id}"):
-            responses["409"] = error("Another request changed the task meanwhile; try again.")
         if self.method == "POST" and self.path.rstrip("/").endswith("tasks"):
             responses["422"] = error("This Idempotency-Key was used with a different body.")
         if self.path.rstrip("/").endswith("bulk"):

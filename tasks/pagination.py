@@ -114,7 +114,17 @@ def rows_after(model, fields, position):
 
     Nullable fields sort nulls last in both directions, so after a value come the greater
     (or smaller) values and then the nulls, and after a null only the nulls' ties.
+
+    The OR alone is a filter PostgreSQL applies row by row; the redundant bound on the first
+    field (`created_at <= x`) turns it into an index range, so a deep page costs what the
+    first does.
     """
+    (first, descending), value = fields[0], position[0]
+    bound = Q()
+    if value is None:
+        bound = Q(**{f"{first}__isnull": True})
+    elif not model._meta.get_field(first).null:
+        bound = Q(**{f"{first}__{'lte' if descending else 'gte'}": value})
     after, equal = Q(pk__in=[]), Q()
     for (name, descending), value in zip(fields, position):
         if value is None:
@@ -125,4 +135,4 @@ def rows_after(model, fields, position):
             beyond |= Q(**{f"{name}__isnull": True})
         after |= equal & beyond
         equal &= Q(**{name: value})
-    return after
+    return bound & after

@@ -49,6 +49,8 @@ class JWKSCache:
         self._fetched_at = None
         self._attempted_at = None
         self._unknown_kid_refresh_at = None
+        # Bumped whenever a fetch replaces the keys; tokens verified before must be verified again.
+        self.keys_version = 0
         # Counts finished fetch attempts; bumped after the keys are replaced, so a reader
         # that saw the old generation and then missed a key knows to look again.
         self._generation = 0
@@ -67,6 +69,11 @@ class JWKSCache:
         if self.last_error is not None:
             raise JWKSUnavailable(self.last_error)
         raise UnknownSigningKey(kid)
+
+    def refresh_if_stale(self):
+        """Start a refresh when the TTL has passed, unless one is under way (then carry on)."""
+        if self._is_stale():
+            self._refresh(seen=self._generation, have_key=True)
 
     def keys(self):
         """The cached keys by `kid`, fetching them first if none have been fetched yet."""
@@ -103,6 +110,7 @@ class JWKSCache:
                 self._unknown_kid_refresh_at = self._attempted_at
             try:
                 self._keys = self._fetch()
+                self.keys_version += 1
                 self._fetched_at = time.monotonic()
                 self.last_error = None
             except JWKSFetchError as e:

@@ -356,3 +356,37 @@ def test_backend_is_rebuilt_when_settings_change(settings):
     settings.BETTER_AUTH_JWT_LEEWAY = 3
     assert token_backend() is not first
     assert token_backend().config.leeway == 3
+
+
+def test_a_verified_token_is_reused_but_not_past_its_exp(api_client, settings, make_token):
+    settings.BETTER_AUTH_JWT_LEEWAY = 0
+    token = make_token(exp=int(time.time()) + 2)
+    assert get_tasks(api_client, token).status_code == 200
+    assert get_tasks(api_client, token).status_code == 200
+    assert len(token_backend().verified._entries) == 1
+    time.sleep(2.5)
+    assert_invalid_token(get_tasks(api_client, token), code="token_expired")
+
+
+def test_a_reused_token_is_refused_once_its_key_leaves_the_jwks(api_client, settings, make_token, jwks_server):
+    settings.BETTER_AUTH_JWKS_CACHE_TTL = 0
+    token = make_token()
+    assert get_tasks(api_client, token).status_code == 200
+    jwks_server.keys = [SigningKey("EdDSA")]
+    assert_invalid_token(get_tasks(api_client, token))
+
+
+def test_a_reused_token_keeps_working_while_the_jwks_is_down(api_client, settings, make_token, jwks_server):
+    settings.BETTER_AUTH_JWKS_CACHE_TTL = 0
+    token = make_token()
+    assert get_tasks(api_client, token).status_code == 200
+    jwks_server.available = False
+    assert get_tasks(api_client, token).status_code == 200
+
+
+def test_a_tampered_copy_of_a_cached_token_is_still_refused(api_client, make_token):
+    token = make_token()
+    assert get_tasks(api_client, token).status_code == 200
+    header, payload, signature = token.split(".")
+    tampered = ("A" if signature[0] != "A" else "B") + signature[1:]
+    assert_invalid_token(get_tasks(api_client, ".".join([header, payload, tampered])))

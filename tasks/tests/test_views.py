@@ -237,3 +237,23 @@ def test_post_to_slashless_url_is_not_redirected(client):
     response = client.post("/api/tasks", {"title": "t"}, format="json")
     assert response.status_code == 201
     assert Task.objects.count() == 1
+
+
+def test_hand_built_task_json_is_what_drfs_fields_produce(make_task):
+    from datetime import timezone as tz
+
+    from rest_framework import serializers as drf
+
+    from tasks.models import Priority
+    from tasks.serializers import TaskSerializer
+
+    tasks = [
+        make_task(USER, title="plain"),
+        make_task(USER, title="planned", priority=Priority.HIGH, tags=["A", "b"],
+                  due_at=datetime(2026, 12, 1, 23, 59, 59, tzinfo=tz.utc)),
+        make_task(USER, title="exact second", due_at=datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=tz.utc)),
+    ]
+    for task in tasks:
+        task.refresh_from_db()
+        generic = drf.ModelSerializer.to_representation(TaskSerializer(), task)
+        assert TaskSerializer(task).data == generic

@@ -16,27 +16,33 @@ from urllib.parse import parse_qsl, urlencode
 import jwt
 import psycopg2
 
-COLUMNS = "id, user_id, title, description, completed, created_at, updated_at"
+FIELDS = (
+    "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "tag_keys", "version",
+    "created_at", "updated_at",
+)
+COLUMNS = ", ".join(FIELDS)
+CREATED_AT, ID = FIELDS.index("created_at"), FIELDS.index("id")
 ORDER = "ORDER BY created_at DESC, id DESC LIMIT %s"
 FIRST_PAGE = f"SELECT {COLUMNS} FROM tasks_task WHERE user_id = %s {ORDER}"
 LATER_PAGE = (
-    f"SELECT {COLUMNS} FROM tasks_task WHERE (user_id = %s AND (created_at < %s OR (created_at = %s AND id < %s))) "
-    f"{ORDER}"
+    f"SELECT {COLUMNS} FROM tasks_task WHERE (user_id = %s AND created_at <= %s "
+    f"AND (created_at < %s OR (created_at = %s AND id < %s))) {ORDER}"
 )
 ONE_TASK = f"SELECT {COLUMNS} FROM tasks_task WHERE (user_id = %s AND id = %s) LIMIT 21"
 INSERT = (
-    "INSERT INTO tasks_task (user_id, title, description, completed, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
+    "INSERT INTO tasks_task (user_id, title, description, completed, priority, due_at, tags, tag_keys, version, "
+    "created_at, updated_at) VALUES (%s, %s, %s, %s, 2, NULL, '[]', '{}', 1, %s, %s) RETURNING id"
 )
 UPDATE = (
-    "UPDATE tasks_task SET user_id = %s, title = %s, description = %s, completed = %s, created_at = %s, "
+    "UPDATE tasks_task SET title = %s, description = %s, completed = %s, version = (version + 1), "
     "updated_at = %s WHERE id = %s"
 )
 TOGGLE = (
-    "UPDATE tasks_task SET completed = NOT completed, updated_at = STATEMENT_TIMESTAMP() "
+    "UPDATE tasks_task SET completed = NOT completed, updated_at = STATEMENT_TIMESTAMP(), version = (version + 1) "
     "WHERE (user_id = %s AND id = %s)"
 )
-DELETE = "DELETE FROM tasks_task WHERE id IN (%s)"
+DELETE = "DELETE FROM tasks_task WHERE id = %s"
+PRIORITIES = {1: "low", 2: "medium", 3: "high"}
 ROUTE = re.compile(r"^/api/tasks(?:/(?P<id>[0-9]+))?(?P<complete>/complete)?/?$")
 DEFAULT_LIMIT = 100
 ORIGIN = os.environ.get("BETTER_AUTH_URL", "").rstrip("/")
@@ -93,19 +99,21 @@ def caller(environ):
 
 
 def as_json(row):
-    task = dict(zip(("id", "user_id", "title", "description", "completed", "created_at", "updated_at"), row))
-    for name in ("created_at", "updated_at"):
-        task[name] = task[name].isoformat().replace("+00:00", "Z")
+    task = dict(zip(FIELDS, row))
+    del task["tag_keys"]
+    task["priority"] = PRIORITIES[task["priority"]]
+    for name in ("due_at", "created_at", "updated_at"):
+        task[name] = task[name].isoformat().replace("+00:00", "Z") if task[name] else None
     return task
 
 
 def cursor_of(row):
-    encoded = json.dumps([row[5].isoformat(), row[0]]).encode()
-    return base64.urlsafe_b64encode(encoded).decode().rstrip("=")
+    payload = {"o": "-created_at,-id", "v": [row[CREATED_AT].isoformat(), row[ID]]}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
 def position_in(raw):
-    created_at, task_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    created_at, task_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["v"]
     return datetime.fromisoformat(created_at), int(task_id)
 
 
@@ -117,7 +125,7 @@ def list_tasks(environ, user):
             created_at, task_id = position_in(query["cursor"])
         except (ValueError, TypeError) as e:
             raise HTTPError(400, "Invalid cursor.") from e
-        rows = Database.run(LATER_PAGE, (user, created_at, created_at, task_id, limit + 1))
+        rows = Database.run(LATER_PAGE, (user, created_at, created_at, created_at, task_id, limit + 1))
     else:
         rows = Database.run(FIRST_PAGE, (user, limit + 1))
     headers = []
@@ -138,24 +146,27 @@ def one_task(user, task_id):
 def task_fields(body, current=None):
     if not isinstance(body, dict) or not isinstance(body.get("title"), str) or not body["title"].strip():
         raise HTTPError(400, "title: a non-empty string is required.")
-    description = body.get("description", current[3] if current else "")
-    completed = body.get("completed", current[4] if current else False)
+    description = body.get("description", current[FIELDS.index("description")] if current else "")
+    completed = body.get("completed", current[FIELDS.index("completed")] if current else False)
     return body["title"].strip()[:200], description or "", bool(completed)
 
 
 def create_task(user, body):
     now = datetime.now(timezone.utc)
-    fields = task_fields(body)
-    [(task_id,)] = Database.run(INSERT, (user, *fields, now, now))
-    return 201, as_json((task_id, user, *fields, now, now)), []
+    title, description, completed = task_fields(body)
+    [(task_id,)] = Database.run(INSERT, (user, title, description, completed, now, now))
+    return 201, as_json((task_id, user, title, description, completed, 2, None, [], {}, 1, now, now)), []
 
 
 def update_task(user, task_id, body):
-    current = one_task(user, task_id)
-    fields = task_fields(body, current)
+    current = list(one_task(user, task_id))
+    title, description, completed = task_fields(body, current)
     now = datetime.now(timezone.utc)
-    Database.run(UPDATE, (user, *fields, current[5], now, task_id))
-    return 200, as_json((task_id, user, *fields, current[5], now)), []
+    Database.run(UPDATE, (title, description, completed, now, task_id))
+    for name, value in (("title", title), ("description", description), ("completed", completed), ("updated_at", now)):
+        current[FIELDS.index(name)] = value
+    current[FIELDS.index("version")] += 1
+    return 200, as_json(current), []
 
 
 def toggle_task(user, task_id):

@@ -21,7 +21,7 @@ def page_plans(database_url, user_id, deep_position, page_size):
         explain(cursor, FIRST_PAGE, (user_id, page_size + 1))  # warms the cache, as the load runs did
         plans = {
             "first": explain(cursor, FIRST_PAGE, (user_id, page_size + 1)),
-            "deep": explain(cursor, LATER_PAGE, (user_id, created_at, created_at, task_id, page_size + 1)),
+            "deep": explain(cursor, LATER_PAGE, (user_id, created_at, created_at, created_at, task_id, page_size + 1)),
         }
     connection.close()
     return plans

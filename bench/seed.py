@@ -17,8 +17,12 @@ BIG_USER = "bench-big"
 FILLER_TASKS_PER_USER = 50
 
 INSERT_TASKS = """
-INSERT INTO tasks_task (user_id, title, description, completed, created_at, updated_at)
-SELECT {owner}, %(title)s || ' ' || g, 'seeded by bench/seed.py', g %% 3 = 0,
+INSERT INTO tasks_task (user_id, title, description, completed, priority, due_at, tags, tag_keys,
+                        created_at, updated_at)
+SELECT {owner}, %(title)s || ' ' || g, 'seeded by bench/seed.py', g %% 3 = 0, 1 + g %% 3,
+       CASE WHEN g %% 2 = 0 THEN %(start)s::timestamptz + g * interval '1 minute' END,
+       CASE WHEN g %% 4 = 0 THEN '["work", "Home"]'::jsonb ELSE '[]'::jsonb END,
+       CASE WHEN g %% 4 = 0 THEN '{{"work": true, "home": true}}'::jsonb ELSE '{{}}'::jsonb END,
        %(start)s::timestamptz - g * interval '1 second', %(start)s::timestamptz - g * interval '1 second'
 FROM generate_series(0, %(count)s - 1) AS g
 ORDER BY g

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -209,8 +210,10 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-# Default CORS_ALLOW_HEADERS already include `authorization`; these let the browser read paging.
-CORS_EXPOSE_HEADERS = ["Link", "Location"]
+# The defaults already allow `authorization`; conditional and idempotent writes need these too,
+# and the browser may only read the response headers listed in CORS_EXPOSE_HEADERS.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "if-match", "if-none-match", "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ["Link", "Location", "ETag", "Retry-After", "Idempotent-Replayed", "X-Request-ID"]
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
 # One JSON object per line on stdout, for the platform's log drain; see tasks/logging.py.

@@ -4,7 +4,6 @@ import json
 import re
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -29,8 +28,7 @@ def idempotent_create(request, user_id, create):
     if not KEY_PATTERN.fullmatch(key):
         raise ValidationError({"Idempotency-Key": ["Use 1 to 255 visible ASCII characters."]})
     request_hash = fingerprint(request.data)
-    expired = timezone.now() - IdempotencyKey.LIFETIME
-    IdempotencyKey.objects.filter(user_id=user_id, key=key, created_at__lt=expired).delete()
+    IdempotencyKey.expired().filter(user_id=user_id, key=key).delete()
     with transaction.atomic():
         record = claim(user_id, key, request_hash)
         if record is not None:

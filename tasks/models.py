@@ -114,10 +114,6 @@ class Task(models.Model):
     def __str__(self):
         return self.title
 
-    @property
-    def etag(self):
-        return f'"{self.version}"'
-
     def clean(self):
         """The API's rules for tags, for writes that do not come through the API (the admin)."""
         tags = self.tags
@@ -156,6 +152,7 @@ class Task(models.Model):
         self.version, self.updated_at = self.version + 1, now
         return True
 
+
 def unique_tags(tags):
     """Tags in their given order, each kept once however its letters are cased."""
     seen, unique = set(), []
@@ -185,6 +182,11 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_user_key_unique")]
+
+    @classmethod
+    def expired(cls):
+        """The records past their 24 hours."""
+        return cls.objects.filter(created_at__lt=timezone.now() - cls.LIFETIME)
 
     def __str__(self):
         return f"{self.user_id}: {self.key}"

@@ -1,10 +1,10 @@
 """The file format of exported tasks: JSON Lines or CSV, one task per row, every model field."""
 import csv
 import json
-from datetime import timezone
 from pathlib import Path
 
 from .models import Priority
+from .serializers import utc_iso
 
 FIELDS = (
     "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "created_at", "updated_at",
@@ -22,18 +22,12 @@ def format_of(path):
     return FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
 
 
-def iso_utc(moment):
-    """ISO 8601 in UTC with a `Z`, as the API writes timestamps."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def task_record(values):
     """A task's fields by name, from a `values_list(*FIELDS)` tuple, timestamps as text."""
     record = dict(zip(FIELDS, values))
     record["priority"] = Priority(record["priority"]).label
-    record["due_at"] = iso_utc(record["due_at"]) if record["due_at"] else None
-    record["created_at"] = iso_utc(record["created_at"])
-    record["updated_at"] = iso_utc(record["updated_at"])
+    for name in ("due_at", "created_at", "updated_at"):
+        record[name] = utc_iso(record[name])
     return record
 
 

@@ -93,7 +93,7 @@ class TaskViewSet(viewsets.ModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         task = self.get_object()
         if if_none_match_hits(request, task.version):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task.etag})
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_of(task.version)})
         return Response(self.get_serializer(task).data)
 
     def perform_update(self, serializer):

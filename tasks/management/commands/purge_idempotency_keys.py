@@ -1,6 +1,5 @@
 """`manage.py purge_idempotency_keys`: delete Idempotency-Key records older than 24 hours."""
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from tasks.models import IdempotencyKey
 
@@ -9,6 +8,5 @@ class Command(BaseCommand):
     help = "Delete the Idempotency-Key records older than 24 hours (expired keys are also dropped on reuse)."
 
     def handle(self, *args, **options):
-        expired = timezone.now() - IdempotencyKey.LIFETIME
-        count, _ = IdempotencyKey.objects.filter(created_at__lt=expired).delete()
+        count, _ = IdempotencyKey.expired().delete()
         self.stdout.write(f"deleted {count} expired idempotency key(s)")

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Count, Q
 
 from tasks.models import Task
-from tasks.task_files import iso_utc
+from tasks.serializers import utc_iso
 
 BUSIEST_USERS = 10
 
@@ -45,5 +45,5 @@ class Command(BaseCommand):
             self.stdout.write("oldest open task: none")
             return
         self.stdout.write(
-            f"oldest open task: id {oldest['id']} of user {oldest['user_id']}, created {iso_utc(oldest['created_at'])}"
+            f"oldest open task: id {oldest['id']} of user {oldest['user_id']}, created {utc_iso(oldest['created_at'])}"
         )

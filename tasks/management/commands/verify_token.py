@@ -13,7 +13,7 @@ from tasks.auth_config import AuthConfig
 from tasks.authentication import MAX_TOKEN_LENGTH, BetterAuthJWTAuthentication, rejection_reason, token_backend
 from tasks.exceptions import AuthServiceUnavailable
 from tasks.jwks import UnknownSigningKey, describe_key
-from tasks.task_files import iso_utc
+from tasks.serializers import utc_iso
 
 REJECTED, NO_VERDICT = 1, 2
 TIME_CLAIMS = ("exp", "iat", "nbf")
@@ -108,7 +108,7 @@ def time_note(name, value):
 def iso_from_epoch(seconds):
     """ISO 8601 UTC for a Unix time; the number itself when it is beyond the calendar."""
     try:
-        return iso_utc(datetime.fromtimestamp(seconds, timezone.utc))
+        return utc_iso(datetime.fromtimestamp(seconds, timezone.utc))
     except (OverflowError, ValueError, OSError):
         return str(seconds)
 

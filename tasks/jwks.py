@@ -43,7 +43,6 @@ class JWKSCache:
         self.ttl = ttl
         self.cooldown = cooldown
         self.timeout = timeout
-        self.fetch_count = 0
         self.last_error = None
         self._keys = {}
         self._fetched_at = None
@@ -121,7 +120,6 @@ class JWKSCache:
             self._lock.release()
 
     def _fetch(self):
-        self.fetch_count += 1
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:

@@ -26,6 +26,7 @@ from rest_framework_simplejwt.exceptions import (
 from rest_framework_simplejwt.tokens import Token
 
 from .auth_config import AuthConfig
+from .client_values import CONTROL_CHARACTERS, OutOfRange, epoch_seconds
 from .exceptions import AuthServiceUnavailable
 from .jwks import JWKSCache, JWKSUnavailable, UnknownSigningKey
 
@@ -167,10 +168,20 @@ class BetterAuthToken(Token):
         return token_backend()
 
     def verify(self):
-        super().verify()
+        # Checked before simplejwt turns `exp` into a datetime, which fails past the year 9999
+        # (an `exp` in milliseconds) or on a string; and before `sub` becomes a column value.
+        for claim in ("exp", "iat", "nbf"):
+            if claim in self.payload:
+                try:
+                    epoch_seconds(self.payload[claim])
+                except OutOfRange as e:
+                    raise TokenError(f"{claim} {e}") from e
         sub = self.payload.get("sub")
         if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUBJECT_LENGTH:
             raise TokenError(f"sub must be a non-empty string of at most {MAX_SUBJECT_LENGTH} characters")
+        if CONTROL_CHARACTERS.search(sub):
+            raise TokenError("sub must not hold control characters or unpaired surrogates")
+        super().verify()
 
 
 def rejection_reason(error):

@@ -12,7 +12,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
-from .models import TAG_MAX_LENGTH, Priority, Task
+from .client_values import LATEST_INSTANT, OutOfRange, in_utc, storable_text
+from .pagination import KeysetPagination
+from .models import DESCRIPTION_MAX_LENGTH, TAG_MAX_LENGTH, Priority, Task
 
 
 class InstantField(forms.Field):
@@ -30,12 +32,25 @@ class InstantField(forms.Field):
         except ValueError:
             day = moment = None
         if day is not None:
-            # A date covers the whole UTC day: from its first instant, or up to its end.
-            start = datetime.combine(day, time.min, tzinfo=timezone.utc)
-            return start + timedelta(days=1) if self.day_end else start
+            return self.day_edge(day)
         if moment is None or moment.tzinfo is None:
-            raise forms.ValidationError("Use YYYY-MM-DD or an ISO 8601 timestamp with a UTC offset.")
-        return moment
+            raise forms.ValidationError("Use YYYY-MM-DD or an ISO 8601 timestamp with a UTC offset.", code="invalid")
+        try:
+            return in_utc(moment)
+        except OutOfRange as e:
+            raise forms.ValidationError(str(e), code="out_of_range") from e
+
+    def day_edge(self, day):
+        """A date covers the whole UTC day: from its first instant, or up to its end."""
+        start = datetime.combine(day, time.min, tzinfo=timezone.utc)
+        if not self.day_end:
+            return start
+        try:
+            return start + timedelta(days=1)
+        except OverflowError:
+            # 9999-12-31 ends after the last instant anything can hold; only that very
+            # microsecond (23:59:59.999999) falls outside `< LATEST_INSTANT`.
+            return LATEST_INSTANT
 
 
 class InstantFilter(django_filters.Filter):
@@ -50,8 +65,11 @@ class TagListField(forms.Field):
     def to_python(self, value):
         keys = [tag.strip().lower() for tag in value or [] if tag.strip()]
         if any(len(key) > TAG_MAX_LENGTH for key in keys):
-            raise forms.ValidationError(f"Tags are at most {TAG_MAX_LENGTH} characters.")
-        return keys
+            raise forms.ValidationError(f"Tags are at most {TAG_MAX_LENGTH} characters.", code="max_length")
+        try:
+            return [storable_text(key) for key in keys]
+        except OutOfRange as e:
+            raise forms.ValidationError(str(e), code="invalid_text") from e
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": TAG_MAX_LENGTH}})
@@ -90,7 +108,10 @@ class TaskFilter(django_filters.FilterSet):
     overdue = strict_boolean(method="filter_overdue")
     created_after = InstantFilter(field_name="created_at", lookup_expr="gt")
     updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte")
-    search = django_filters.CharFilter(method="filter_search", help_text="Text in the title or description.")
+    # Longer text than a description holds cannot match anything.
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=DESCRIPTION_MAX_LENGTH, help_text="Text in the title or description."
+    )
 
     class Meta:
         model = Task
@@ -109,6 +130,28 @@ class TaskFilter(django_filters.FilterSet):
         # icontains escapes % and _, so they match literally.
         value = value.strip()
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value)) if value else queryset
+
+
+class QueryValueRules(BaseFilterBackend):
+    """One rule for every list parameter: an empty value, or a repeated single-valued one, is a 400 naming it.
+
+    Left alone, a form field reads the last of repeated values and many ignore an empty one,
+    so a client's mistake would silently widen or change its query. Parameters the list does
+    not know are ignored (cache busters and the like).
+    """
+
+    multi_valued = frozenset({"priority", "tag", "tag_all"})
+
+    def filter_queryset(self, request, queryset, view):
+        known = TaskFilter.base_filters.keys() | {TaskOrdering.param, *KeysetPagination.query_params}
+        for name, values in request.query_params.lists():
+            if name not in known:
+                continue
+            if any(not value.strip() for value in values):
+                raise ValidationError({name: ["Give a value, or leave the parameter out."]}, code="empty_value")
+            if len(values) > 1 and name not in self.multi_valued:
+                raise ValidationError({name: ["Give this parameter once."]}, code="repeated_parameter")
+        return queryset
 
 
 class TaskFilterBackend(DjangoFilterBackend):

@@ -11,11 +11,14 @@ import binascii
 import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import OrderBy, Q
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
+
+from .client_values import OutOfRange, parse_instant, storable_text, whole_number
 
 
 def ordering_terms(queryset):
@@ -34,6 +37,7 @@ class KeysetPagination(BasePagination):
 
     default_limit = 100
     max_limit = 500
+    query_params = ("limit", "cursor")
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -58,9 +62,10 @@ class KeysetPagination(BasePagination):
         raw = request.query_params.get("limit")
         if raw is None:
             return self.default_limit
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_limit:
-            raise ValidationError({"limit": [f"Must be a whole number from 1 to {self.max_limit}."]})
-        return int(raw)
+        try:
+            return whole_number(raw, 1, self.max_limit)
+        except OutOfRange as e:
+            raise ValidationError({"limit": [str(e)]}, code="invalid") from e
 
     def encode(self, terms, fields, row):
         values = [getattr(row, name) for name, _ in fields]
@@ -76,9 +81,10 @@ class KeysetPagination(BasePagination):
             payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
             if payload["o"] != ",".join(terms) or len(payload["v"]) != len(fields):
                 raise ValueError("the cursor belongs to another ordering")
-            return [to_python(model, name, value) for (name, _), value in zip(fields, payload["v"])]
+            return [cursor_value(model, name, value) for (name, _), value in zip(fields, payload["v"])]
         except (ValueError, TypeError, KeyError, binascii.Error, DjangoValidationError) as e:
-            raise ValidationError({"cursor": ["Invalid cursor (or one made for another ordering)."]}) from e
+            message = "Invalid cursor (or one made for another ordering)."
+            raise ValidationError({"cursor": [message]}, code="invalid_cursor") from e
 
     def get_schema_operation_parameters(self, view):
         return [
@@ -102,11 +108,27 @@ class KeysetPagination(BasePagination):
         return schema
 
 
-def to_python(model, name, value):
+def cursor_value(model, name, value):
+    """A sort key's value as the cursor carries it, checked as strictly as a client's input.
+
+    The cursor is plain base64 JSON that any client can forge; it only positions the caller
+    within their own tasks, so it needs no signature, but each value must be one the column
+    can hold (OutOfRange, a ValueError, otherwise).
+    """
     field = model._meta.get_field(name)
-    if value is None and not field.null:
-        raise ValueError(f"{name} cannot be null")
-    return None if value is None else field.to_python(value)
+    if value is None:
+        if not field.null:
+            raise OutOfRange(f"{name} cannot be null")
+        return None
+    if isinstance(field, models.DateTimeField):
+        return parse_instant(value)
+    if isinstance(field, models.IntegerField):  # the id and priority; JSON may hold 1e400, 1.5, true
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise OutOfRange(f"{name} must be a whole number")
+        field.run_validators(value)  # the column's own range, as Django knows it per database
+        return value
+    field.run_validators(storable_text(value))
+    return value
 
 
 def rows_after(model, fields, position):

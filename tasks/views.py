@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .exceptions import PreconditionFailed
-from .filters import TaskFilter, TaskFilterBackend, TaskOrdering
+from .filters import QueryValueRules, TaskFilter, TaskFilterBackend, TaskOrdering
 from .idempotency import idempotent_create
 from .models import Task
 from .pagination import KeysetPagination
@@ -59,10 +59,10 @@ class TaskViewSet(viewsets.ModelViewSet):
     serializer_class = TaskSerializer
     schema = TaskAutoSchema()
     pagination_class = KeysetPagination
-    filter_backends = [TaskFilterBackend, TaskOrdering]
+    filter_backends = [QueryValueRules, TaskFilterBackend, TaskOrdering]
     filterset_class = TaskFilter
     permission_classes = [IsAuthenticated, PathUserIsCaller]
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[0-9]{1,19}"  # ASCII digits, at most a bigint's length
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular inspecting, no user

@@ -271,3 +271,12 @@ def test_bodies_with_odd_values_are_201_or_a_400_naming_the_fields(client, body)
     response = client.post("/api/tasks", json.dumps(body, allow_nan=True), content_type="application/json")
     if response.status_code != 201:
         assert_refused_with_a_code(response, [*body, "non_field_errors", "detail"])
+
+
+@fuzz_settings
+@given(action=st.sampled_from(["complete", "reopen", "delete"]), ids=st.one_of(json_values, st.lists(json_values, max_size=4)))
+def test_bulk_bodies_with_odd_ids_are_answered_without_a_5xx(client, task, action, ids):
+    response = client.post("/api/tasks/bulk", json.dumps({action: ids}, allow_nan=True), content_type="application/json")
+    assert response.status_code in (200, 400, 404), response.content
+    if response.status_code == 400:
+        assert error_codes(response.data), response.data

@@ -13,8 +13,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 
 from .client_values import LATEST_INSTANT, OutOfRange, in_utc, storable_text
-from .pagination import KeysetPagination
 from .models import DESCRIPTION_MAX_LENGTH, TAG_MAX_LENGTH, Priority, Task
+from .pagination import KeysetPagination
 
 
 class InstantField(forms.Field):

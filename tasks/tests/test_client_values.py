@@ -196,3 +196,36 @@ def test_an_empty_value_or_a_repeated_single_valued_parameter_is_400_naming_it(c
 @pytest.mark.parametrize("query", ["priority=high&priority=low", "tag=a&tag=b", "tag_all=a&tag_all=b", "_=123&_="])
 def test_multi_valued_and_unknown_parameters_may_repeat(client, query):
     assert client.get(f"/api/tasks?{query}").status_code == 200
+
+
+def hour_offsets():
+    """Each hour's offset and its last minute, -23:59 to +23:59 (the minutes between are generated in the fuzz tests)."""
+    for sign in "+-":
+        for hours in range(24):
+            for minutes in (0, 59):
+                yield f"{sign}{hours:02}:{minutes:02}"
+
+
+def test_every_hour_offset_at_the_years_1_and_9999_is_read_or_refused_by_name(client, make_task):
+    make_task("user-a", due_at=datetime(2026, 6, 15, tzinfo=timezone.utc))
+    for offset in hour_offsets():
+        query = {
+            "due_after": f"0001-01-01T00:00:00{offset}",
+            "due_before": f"9999-12-31T23:59:00{offset}",
+            "created_after": f"2026-06-15T12:00:00{offset}",
+        }
+        out_of_range = {name for name, value in query.items() if not representable_in_utc(value)}
+        response = client.get("/api/tasks", query)
+        if out_of_range:
+            assert response.status_code == 400, (offset, response.content)
+            assert set(response.json()) == out_of_range
+        else:
+            assert response.status_code == 200, (offset, response.content)
+
+
+def representable_in_utc(value):
+    try:
+        datetime.fromisoformat(value).astimezone(timezone.utc)
+    except OverflowError:
+        return False
+    return True

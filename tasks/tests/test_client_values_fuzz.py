@@ -280,3 +280,14 @@ def test_bulk_bodies_with_odd_ids_are_answered_without_a_5xx(client, task, actio
     assert response.status_code in (200, 400, 404), response.content
     if response.status_code == 400:
         assert error_codes(response.data), response.data
+
+
+@fuzz_settings
+@given(
+    header=st.sampled_from(["HTTP_ACCEPT", "HTTP_ORIGIN", "HTTP_X_FORWARDED_FOR", "HTTP_ACCEPT_LANGUAGE", "CONTENT_TYPE"]),
+    value=header_values,
+)
+def test_other_headers_never_answer_5xx(client, header, value):
+    response = client.get("/api/tasks", **{header: value})
+    assert response.status_code in (200, 406), response.content
+    assert response["Content-Type"] == "application/json"

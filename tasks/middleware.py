@@ -4,6 +4,9 @@ import re
 import time
 import uuid
 
+from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from .error_handlers import is_api_path
 from .logging import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -57,3 +60,22 @@ class RequestLogMiddleware:
         }
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
         logger.log(level, "%s %s %s", request.method, request.path, response.status_code, extra=fields)
+
+
+class PrivateNoStoreMiddleware:
+    """API answers carry a person's tasks: no shared or browser cache may keep them (RFC 9111).
+
+    Every answer under /api/ (errors included) and /health says `Cache-Control: private,
+    no-store` and varies on `Authorization`, so even a cache that ignores no-store cannot hand
+    one person's answer to another.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if is_api_path(request):
+            patch_cache_control(response, private=True, no_store=True)
+            patch_vary_headers(response, ["Authorization"])
+        return response

@@ -4,7 +4,10 @@ Every knob comes from the environment (see .env.example); the defaults suit a sm
 """
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# deploy/web.py (the Procfile's web process) binds gunicorn to a private unix socket behind nginx;
+# run alone, gunicorn listens on $PORT and must then sit behind another buffering proxy, since a
+# sync worker waits on a slow client for as long as the client likes.
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # More than one thread switches gunicorn to its gthread worker (and each thread holds its own
 # database connection).

@@ -1,6 +1,7 @@
 """Real servers for tests that need real processes: gunicorn serving taskapi on 127.0.0.1."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -44,22 +45,18 @@ def database_url(settings_dict=None):
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-class Gunicorn:
-    """taskapi under gunicorn on a free loopback port, stopped by `stop()` (or `with`)."""
+class LiveServer:
+    """A server process answering on a free loopback port, stopped by `stop()` (or `with`)."""
 
-    def __init__(self, env, *, workers=2, threads=4, start_timeout=30):
+    def __init__(self, command, env, *, start_timeout=30):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
-        command = [
-            sys.executable, "-m", "gunicorn", "taskapi.wsgi",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(workers), "--threads", str(threads),
-            "--timeout", "30", "--graceful-timeout", "5",
-        ]
+        self.log = tempfile.NamedTemporaryFile(prefix="taskapi-live-", suffix=".log", delete=False)
         full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskapi.settings", **env}
         self.process = subprocess.Popen(
-            command, cwd=PROJECT_DIR, env=full_env, stdout=self.log, stderr=subprocess.STDOUT
+            [arg.replace("{port}", str(self.port)) for arg in command],
+            cwd=PROJECT_DIR, env={name: value.replace("{port}", str(self.port)) for name, value in full_env.items()},
+            stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.wait_until_serving(start_timeout)
 
@@ -67,7 +64,7 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.output()}")
+                raise RuntimeError(f"{self.__class__.__name__} exited: {self.output()}")
             try:
                 urllib.request.urlopen(f"{self.url}/health", timeout=2).close()
                 return
@@ -76,7 +73,7 @@ class Gunicorn:
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"gunicorn did not start in {timeout}s: {self.output()}")
+        raise RuntimeError(f"{self.__class__.__name__} did not start in {timeout}s: {self.output()}")
 
     def output(self):
         return Path(self.log.name).read_text(errors="replace")[-4000:]
@@ -91,6 +88,36 @@ class Gunicorn:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Gunicorn(LiveServer):
+    """taskapi under gunicorn alone (reading gunicorn.conf.py) on a free loopback port."""
+
+    def __init__(self, env, *, workers=2, threads=4, start_timeout=30):
+        command = [
+            sys.executable, "-m", "gunicorn", "taskapi.wsgi",
+            "--bind", "127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", str(threads),
+            "--timeout", "30", "--graceful-timeout", "5",
+        ]
+        super().__init__(command, env, start_timeout=start_timeout)
+
+
+def require_nginx():
+    if shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin"):
+        return
+    if os.environ.get("CI"):
+        pytest.fail("nginx is required in CI (.ci/run installs it)")
+    pytest.skip("nginx is not installed (apt-get install nginx-light)")
+
+
+class ProxiedWeb(LiveServer):
+    """The Procfile's web process (deploy/web.py): nginx on a free loopback port, gunicorn behind it."""
+
+    def __init__(self, env, *, start_timeout=30):
+        require_nginx()
+        env = {"PORT": "{port}", "WEB_BIND_HOST": "127.0.0.1", **env}
+        super().__init__([sys.executable, "deploy/web.py"], env, start_timeout=start_timeout)
 
 
 def call(method, url, *, token=None, body=None, headers=None, timeout=10):

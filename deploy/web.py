@@ -48,7 +48,7 @@ def render_nginx_config(values):
 def nginx_binary(environ):
     found = environ.get("NGINX_BIN") or shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if not found:
-        sys.exit("deploy/web.py: nginx is not installed (apt-get install nginx-light, or set NGINX_BIN)")
+        sys.exit("deploy/web.py: nginx is not installed (apt-get install nginx, or set NGINX_BIN)")
     return found
 
 

@@ -108,7 +108,7 @@ def require_nginx():
         return
     if os.environ.get("CI"):
         pytest.fail("nginx is required in CI (.ci/run installs it)")
-    pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    pytest.skip("nginx is not installed (apt-get install nginx)")
 
 
 class ProxiedWeb(LiveServer):

@@ -110,8 +110,20 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch):
     assert config["accesslog"] == "-"
 
 
+def test_gunicorn_binds_to_the_socket_deploy_web_gives_it(monkeypatch):
+    monkeypatch.setenv("PORT", "5001")
+    monkeypatch.setenv("GUNICORN_BIND", "unix:/tmp/taskapi-web-x/gunicorn.sock")
+    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    assert config["bind"] == "unix:/tmp/taskapi-web-x/gunicorn.sock"
+
+
+def test_the_procfile_runs_the_proxied_topology():
+    lines = dict(line.split(": ", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines())
+    assert lines["web"] == "python deploy/web.py"
+
+
 def test_gunicorn_defaults_without_environment(monkeypatch):
-    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT"):
+    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_BIND"):
         monkeypatch.delenv(name, raising=False)
     config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"], config["threads"], config["timeout"]) == ("0.0.0.0:8000", 2, 1, 30)

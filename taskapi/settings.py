@@ -95,15 +95,25 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
-    )
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    # TCP keepalives notice a vanished host or a dropped route on an idle pooled connection.
+    DATABASES["default"]["OPTIONS"].update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
 
 # Behind PgBouncer in transaction mode (a "pooled" URL such as Neon's), consecutive
 # transactions may run on different server connections, where a server-side cursor is gone.
-DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_POOLED")
+DATABASE_POOLED = env_bool("DATABASE_POOLED")
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLED
+
+# The web process's bounds on PostgreSQL (tasks/database.py): the server cancels a statement
+# after DATABASE_STATEMENT_TIMEOUT; the app gives up on any answer after DATABASE_RESPONSE_TIMEOUT
+# (a frozen server), and then stops waiting for it for CIRCUIT_BREAKER_COOLDOWN seconds.
+DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 5)
+DATABASE_RESPONSE_TIMEOUT = env_int("DATABASE_RESPONSE_TIMEOUT", 7)
+# Seconds PostgreSQL or Redis is left alone after it timed out (tasks/circuit.py).
+CIRCUIT_BREAKER_COOLDOWN = env_int("CIRCUIT_BREAKER_COOLDOWN", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -12,3 +12,9 @@ application = get_wsgi_application()
 from tasks.checks import raise_on_configuration_errors  # noqa: E402
 
 raise_on_configuration_errors()
+
+# Requests must not wait on a frozen PostgreSQL for longer than DATABASE_RESPONSE_TIMEOUT
+# (management commands, such as a long migration, are left without that bound).
+from tasks.database import bound_database_waits  # noqa: E402
+
+bound_database_waits()

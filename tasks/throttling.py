@@ -1,11 +1,8 @@
 """Per-user rate limiting, counted in the Django cache (Redis when REDIS_URL is set)."""
-import logging
-
 from django.conf import settings
-from redis.exceptions import RedisError
 from rest_framework.throttling import UserRateThrottle
 
-logger = logging.getLogger(__name__)
+from . import circuit
 
 
 class PerUserRateThrottle(UserRateThrottle):
@@ -20,8 +17,5 @@ class PerUserRateThrottle(UserRateThrottle):
         return settings.API_USER_THROTTLE_RATE
 
     def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except RedisError as e:
-            logger.warning("rate limit not applied, cache unreachable: %s", e.__class__.__name__)
-            return True
+        # A Redis that fails or hangs costs one timeout per worker per cooldown (tasks.circuit).
+        return circuit.redis.call_or(True, super().allow_request, request, view)

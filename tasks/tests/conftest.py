@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
+from tasks import circuit
 from tasks.authentication import token_backend
 from tasks.models import Task
 
@@ -24,6 +25,14 @@ def static_files_from_finders():
     storages = {**django_settings.STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}
     with override_settings(STORAGES=storages, STATIC_ROOT=None, WHITENOISE_USE_FINDERS=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def closed_circuits():
+    """Each test starts with every dependency trusted again (breakers are per process)."""
+    circuit.reset_all()
+    yield
+    circuit.reset_all()
 
 
 @pytest.fixture(scope="session")

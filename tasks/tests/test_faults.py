@@ -1,13 +1,16 @@
-"""Faults: PostgreSQL dies and comes back while writes flow; no acknowledged write is lost.
+"""Faults: PostgreSQL dies, freezes or hangs, Redis freezes; answers stay JSON and bounded.
 
-The test runs its own throw-away PostgreSQL cluster on a free loopback port (the shared one
-also holds pytest's database), serves taskapi from it under gunicorn, and kills the cluster
-with `pg_ctl stop -m immediate` (a crash: no shutdown checkpoint) in the middle of the load.
+The tests run their own throw-away PostgreSQL cluster (and redis-server) on free loopback
+ports (the shared ones also serve pytest and the other tests), serve taskapi from them under
+gunicorn, and kill the cluster with `pg_ctl stop -m immediate` (a crash: no shutdown
+checkpoint), or pause its processes with SIGSTOP (a frozen server: connections stay open and
+nothing answers), in the middle of the load.
 """
 import glob
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +21,7 @@ import time
 import psycopg2
 import pytest
 
-from .live import PROJECT_DIR, Gunicorn, call, free_port
+from .live import PROJECT_DIR, Gunicorn, call, database_url, free_port, require_postgresql, stop_process
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,11 @@ def postgresql_bin_dir():
     if os.environ.get("CI"):
         pytest.fail("PostgreSQL server binaries are required in CI")
     pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+
+
+def children_of(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
 
 
 class Cluster:
@@ -58,6 +66,21 @@ class Cluster:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir} -c fsync=on"
         log = os.path.join(self.data_dir, "server.log")
         self.run("pg_ctl", "-D", self.data_dir, "-o", options, "-l", log, "-w", "-t", "30", "start")
+
+    def processes(self):
+        """The postmaster's pid and its children's (backends and helpers)."""
+        with open(os.path.join(self.data_dir, "postmaster.pid")) as pid_file:
+            postmaster = int(pid_file.readline())
+        return [postmaster, *children_of(postmaster)]
+
+    def freeze(self):
+        """Pauses every process of the cluster: connections stay open, nothing answers."""
+        for pid in self.processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid in self.processes():
+            os.kill(pid, signal.SIGCONT)
 
     def crash(self):
         self.run("pg_ctl", "-D", self.data_dir, "-m", "immediate", "-w", "stop")
@@ -211,3 +234,188 @@ def test_hanging_database_answers_503_within_the_connect_timeout(silent_database
             status, headers, answer = call(method, f"{server.url}{path}", token=make_token(), body=body, timeout=15)
             assert (status, headers["Content-Type"], answer[key]) == (503, "application/json", expected)
             assert time.monotonic() - started < 1 + 2
+
+
+# --- A frozen PostgreSQL: the production worker model (sync workers) and default bounds ---
+
+FROZEN_BOUND = 10  # seconds: the bound SECURITY.md promises for an answer while PostgreSQL is frozen
+
+
+def worker_pids(server):
+    return sorted(children_of(server.process.pid))
+
+
+class Requests:
+    """Threads sending a mix of reads, writes and health checks until stopped; every answer kept."""
+
+    def __init__(self, url, token, threads=3):
+        self.url, self.token = url, token
+        self.answers, self.lock = [], threading.Lock()
+        self.running = True
+        self.threads = [threading.Thread(target=self.work) for _ in range(threads)]
+
+    def work(self):
+        routes = [("GET", "/api/tasks", None), ("POST", "/api/tasks", {"title": "frozen?"}), ("GET", "/health", None)]
+        i = 0
+        while self.running:
+            method, path, body = routes[i % len(routes)]
+            i += 1
+            started = time.monotonic()
+            try:
+                status, headers, answer = call(method, f"{self.url}{path}", token=self.token, body=body, timeout=30)
+            except OSError as e:
+                status, headers, answer = None, {}, repr(e)
+            with self.lock:
+                self.answers.append((path, status, headers.get("Content-Type"), answer, time.monotonic() - started))
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+def test_frozen_database_gets_json_503_within_the_bound_and_recovers_without_restart(cluster, jwks_server, make_token):
+    env = {
+        "DATABASE_URL": cluster.url,
+        "BETTER_AUTH_URL": jwks_server.origin,
+        "API_USER_THROTTLE_RATE": "off",
+        "DJANGO_DEBUG": "0",
+    }
+    migrate(env)
+    token = make_token("user-frozen")
+    with Gunicorn(env, workers=2, threads=1) as server:
+        assert all(call("GET", f"{server.url}/api/tasks", token=token)[0] == 200 for _ in range(6))
+        workers = worker_pids(server)
+        cluster.freeze()
+        try:
+            with Requests(server.url, token) as load:
+                time.sleep(15)
+        finally:
+            cluster.thaw()
+        assert wait_for(lambda: call("GET", f"{server.url}/api/tasks", token=token)[0] == 200, timeout=30)
+        assert worker_pids(server) == workers, "no worker may be killed"
+        output = server.output()
+
+    assert "WORKER TIMEOUT" not in output
+    assert load.answers
+    for path, status, content_type, answer, seconds in load.answers:
+        assert (status, content_type) == (503, "application/json"), (path, status, answer)
+        expected = {"status": "unhealthy"} if path == "/health" else {"code": "database_unavailable"}
+        assert expected.items() <= answer.items()
+        assert seconds < FROZEN_BOUND
+    slow = [a for a in load.answers if a[4] > 1]
+    logger.info("frozen PostgreSQL: %d answers in 15 s, all JSON 503; slowest %.2f s; %d took over 1 s",
+                len(load.answers), max(a[4] for a in load.answers), len(slow))
+
+
+def test_a_statement_stuck_on_a_lock_is_cancelled_by_statement_timeout(cluster, jwks_server, make_token):
+    env = {
+        "DATABASE_URL": cluster.url,
+        "BETTER_AUTH_URL": jwks_server.origin,
+        "API_USER_THROTTLE_RATE": "off",
+        "DATABASE_STATEMENT_TIMEOUT": "1",
+    }
+    migrate(env)
+    token = make_token("user-locked")
+    with Gunicorn(env, workers=1, threads=1) as server:
+        task = call("POST", f"{server.url}/api/tasks", token=token, body={"title": "locked"})[2]
+        with psycopg2.connect(cluster.url) as locker, locker.cursor() as cursor:
+            cursor.execute("SELECT id FROM tasks_task WHERE id = %s FOR UPDATE", [task["id"]])
+            started = time.monotonic()
+            status, _, answer = call("PATCH", f"{server.url}/api/tasks/{task['id']}", token=token, body={"title": "x"})
+            seconds = time.monotonic() - started
+        # The same worker and connection serve the next request: a healthy server was never given up on.
+        assert call("PATCH", f"{server.url}/api/tasks/{task['id']}", token=token, body={"title": "y"})[0] == 200
+
+    assert (status, answer["code"]) == (503, "database_unavailable")
+    assert 1 <= seconds < 1 + 3
+
+
+def migrate(env):
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=PROJECT_DIR, env={**os.environ, **env}, check=True, timeout=120,
+    )
+
+
+# --- A frozen Redis ---
+
+
+class RedisServer:
+    """A throw-away redis-server on a free loopback port, without persistence."""
+
+    def __init__(self):
+        binary = shutil.which("redis-server")
+        if not binary:
+            if os.environ.get("CI"):
+                pytest.fail("redis-server is required in CI")
+            pytest.skip("redis-server is not installed")
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        assert wait_for(self.answers, timeout=10)
+
+    def answers(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        self.process.send_signal(signal.SIGCONT)
+        stop_process(self.process)
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+def test_frozen_redis_costs_one_timeout_per_worker_per_cooldown(redis_server, jwks_server, make_token, db):
+    require_postgresql()
+    cooldown, seconds, workers = 3, 8, 2
+    env = {
+        "DATABASE_URL": database_url(),
+        "BETTER_AUTH_URL": jwks_server.origin,
+        "REDIS_URL": redis_server.url,
+        "API_USER_THROTTLE_RATE": "20/minute",
+        "CIRCUIT_BREAKER_COOLDOWN": str(cooldown),
+    }
+    with Gunicorn(env, workers=workers, threads=1) as server:
+        token = make_token("user-redis-frozen")
+        assert call("GET", f"{server.url}/api/tasks", token=token)[0] == 200
+        redis_server.process.send_signal(signal.SIGSTOP)
+        answers = []
+        try:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                path = "/health" if len(answers) % 2 else "/api/tasks"
+                started = time.monotonic()
+                status = call("GET", f"{server.url}/{path.lstrip('/')}", token=token if path != "/health" else None)[0]
+                answers.append((path, status, time.monotonic() - started))
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+        time.sleep(cooldown + 0.5)
+        # Redis is used again: the limit (20 per minute) applies once more.
+        after = [call("GET", f"{server.url}/api/tasks", token=make_token("user-redis-after"))[0] for _ in range(25)]
+
+    slow = [a for a in answers if a[2] >= 0.5]
+    assert {status for _, status, _ in answers} == {200}
+    # Without the breaker each request would wait for Redis's 1 s timeout.
+    assert len(slow) <= workers * (seconds // cooldown + 1)
+    assert len(answers) >= 5 * len(slow) and len(answers) > 40
+    assert 429 in after
+    logger.info("frozen Redis: %d answers in %d s (cooldown %d s, %d workers), %d waited for the timeout, "
+                "median %.1f ms", len(answers), seconds, cooldown, workers, len(slow),
+                sorted(a[2] for a in answers)[len(answers) // 2] * 1000)

@@ -6,7 +6,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import namedtuple
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -138,3 +140,48 @@ def call(method, url, *, token=None, body=None, headers=None, timeout=10):
 
 def parse_json(raw):
     return json.loads(raw) if raw else None
+
+
+Answer = namedtuple("Answer", "path status content_type body seconds")
+
+
+class Load:
+    """Threads sending `routes` ((method, path, body) in turn) until stopped; every answer is kept.
+
+    An answer's status is None when the connection failed or timed out.
+    """
+
+    def __init__(self, url, token, routes, *, threads=4, timeout=30):
+        self.url, self.token, self.routes, self.timeout = url, token, routes, timeout
+        self.answers, self.lock = [], threading.Lock()
+        self.running = True
+        self.threads = [threading.Thread(target=self.work, args=(n,)) for n in range(threads)]
+
+    def work(self, n):
+        i = n
+        while self.running:
+            method, path, body = self.routes[i % len(self.routes)]
+            i += 1
+            started = time.monotonic()
+            try:
+                status, headers, answer = call(method, f"{self.url}{path}", token=self.token, body=body, timeout=self.timeout)
+            except OSError as e:
+                status, headers, answer = None, {}, repr(e)
+            with self.lock:
+                self.answers.append(Answer(path, status, headers.get("Content-Type"), answer, time.monotonic() - started))
+
+    @property
+    def acknowledged(self):
+        """Ids of the tasks whose creation was answered 201."""
+        with self.lock:
+            return [answer.body["id"] for answer in self.answers if answer.status == 201]
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        for thread in self.threads:
+            thread.join(timeout=self.timeout + 30)

@@ -21,12 +21,13 @@ import time
 import psycopg2
 import pytest
 
-from .live import PROJECT_DIR, Gunicorn, call, database_url, free_port, require_postgresql, stop_process
+from .live import PROJECT_DIR, Gunicorn, Load, call, database_url, free_port, require_postgresql, stop_process
 
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 2
 LOAD_THREADS = 8
+WRITES = [("POST", "/api/tasks", {"title": "write"})]
 
 
 def postgresql_bin_dir():
@@ -116,42 +117,6 @@ def server(cluster, jwks_server):
         yield gunicorn
 
 
-class WriteLoad:
-    """Threads creating tasks until stopped, logging every answer and every acknowledged id."""
-
-    def __init__(self, url, token):
-        self.url, self.token = url, token
-        self.acknowledged, self.answers = [], []
-        self.lock = threading.Lock()
-        self.running = True
-        self.threads = [threading.Thread(target=self.work, args=(n,)) for n in range(LOAD_THREADS)]
-
-    def work(self, n):
-        i = 0
-        while self.running:
-            i += 1
-            started = time.monotonic()
-            try:
-                status, headers, body = call("POST", f"{self.url}/api/tasks", token=self.token,
-                                             body={"title": f"w{n}-{i}"}, timeout=CONNECT_TIMEOUT + 8)
-            except OSError as e:
-                status, headers, body = None, {}, repr(e)
-            with self.lock:
-                self.answers.append((status, headers.get("Content-Type"), body, time.monotonic() - started))
-                if status == 201:
-                    self.acknowledged.append(body["id"])
-
-    def __enter__(self):
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.running = False
-        for thread in self.threads:
-            thread.join(timeout=30)
-
-
 def wait_for(predicate, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -164,11 +129,11 @@ def wait_for(predicate, timeout):
 def test_database_crash_gives_503_then_recovers_and_keeps_every_acknowledged_write(
     cluster, server, make_token
 ):
-    with WriteLoad(server.url, make_token("user-faults")) as load:
+    with Load(server.url, make_token("user-faults"), WRITES, threads=LOAD_THREADS, timeout=CONNECT_TIMEOUT + 8) as load:
         assert wait_for(lambda: len(load.acknowledged) >= 50, timeout=20)
         cluster.crash()
         during = len(load.answers)
-        assert wait_for(lambda: any(a[0] == 503 for a in load.answers[during:]), timeout=15)
+        assert wait_for(lambda: any(a.status == 503 for a in load.answers[during:]), timeout=15)
         health_status, _, health = call("GET", f"{server.url}/health", timeout=CONNECT_TIMEOUT + 8)
         time.sleep(1)
         cluster.start()
@@ -177,13 +142,13 @@ def test_database_crash_gives_503_then_recovers_and_keeps_every_acknowledged_wri
 
     assert (health_status, health["status"]) == (503, "unhealthy")
     assert call("GET", f"{server.url}/health")[0] == 200
-    failures = [a for a in load.answers if a[0] != 201]
+    failures = [a for a in load.answers if a.status != 201]
     assert failures, "the crash should have failed some requests"
-    for status, content_type, body, seconds in failures:
-        assert status == 503, (status, body)
-        assert content_type == "application/json"
-        assert body["code"] == "database_unavailable"
-        assert seconds < CONNECT_TIMEOUT + 5
+    for answer in failures:
+        assert answer.status == 503, answer
+        assert answer.content_type == "application/json"
+        assert answer.body["code"] == "database_unavailable"
+        assert answer.seconds < CONNECT_TIMEOUT + 5
 
     with psycopg2.connect(f"{cluster.url}", connect_timeout=5) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT id FROM tasks_task WHERE user_id = 'user-faults'")
@@ -191,7 +156,7 @@ def test_database_crash_gives_503_then_recovers_and_keeps_every_acknowledged_wri
     assert set(load.acknowledged) <= stored
     logger.info(
         "faults: %d writes sent, %d acknowledged, %d stored, %d answered 503, slowest 503 %.2fs",
-        len(load.answers), len(load.acknowledged), len(stored), len(failures), max(a[3] for a in failures),
+        len(load.answers), len(load.acknowledged), len(stored), len(failures), max(a.seconds for a in failures),
     )
 
 
@@ -239,44 +204,11 @@ def test_hanging_database_answers_503_within_the_connect_timeout(silent_database
 # --- A frozen PostgreSQL: the production worker model (sync workers) and default bounds ---
 
 FROZEN_BOUND = 10  # seconds: the bound SECURITY.md promises for an answer while PostgreSQL is frozen
+MIXED = [("GET", "/api/tasks", None), ("POST", "/api/tasks", {"title": "frozen?"}), ("GET", "/health", None)]
 
 
 def worker_pids(server):
     return sorted(children_of(server.process.pid))
-
-
-class Requests:
-    """Threads sending a mix of reads, writes and health checks until stopped; every answer kept."""
-
-    def __init__(self, url, token, threads=3):
-        self.url, self.token = url, token
-        self.answers, self.lock = [], threading.Lock()
-        self.running = True
-        self.threads = [threading.Thread(target=self.work) for _ in range(threads)]
-
-    def work(self):
-        routes = [("GET", "/api/tasks", None), ("POST", "/api/tasks", {"title": "frozen?"}), ("GET", "/health", None)]
-        i = 0
-        while self.running:
-            method, path, body = routes[i % len(routes)]
-            i += 1
-            started = time.monotonic()
-            try:
-                status, headers, answer = call(method, f"{self.url}{path}", token=self.token, body=body, timeout=30)
-            except OSError as e:
-                status, headers, answer = None, {}, repr(e)
-            with self.lock:
-                self.answers.append((path, status, headers.get("Content-Type"), answer, time.monotonic() - started))
-
-    def __enter__(self):
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.running = False
-        for thread in self.threads:
-            thread.join(timeout=60)
 
 
 def test_frozen_database_gets_json_503_within_the_bound_and_recovers_without_restart(cluster, jwks_server, make_token):
@@ -293,7 +225,7 @@ def test_frozen_database_gets_json_503_within_the_bound_and_recovers_without_res
         workers = worker_pids(server)
         cluster.freeze()
         try:
-            with Requests(server.url, token) as load:
+            with Load(server.url, token, MIXED, threads=3) as load:
                 time.sleep(15)
         finally:
             cluster.thaw()
@@ -303,14 +235,14 @@ def test_frozen_database_gets_json_503_within_the_bound_and_recovers_without_res
 
     assert "WORKER TIMEOUT" not in output
     assert load.answers
-    for path, status, content_type, answer, seconds in load.answers:
-        assert (status, content_type) == (503, "application/json"), (path, status, answer)
-        expected = {"status": "unhealthy"} if path == "/health" else {"code": "database_unavailable"}
-        assert expected.items() <= answer.items()
-        assert seconds < FROZEN_BOUND
-    slow = [a for a in load.answers if a[4] > 1]
+    for answer in load.answers:
+        assert (answer.status, answer.content_type) == (503, "application/json"), answer
+        expected = {"status": "unhealthy"} if answer.path == "/health" else {"code": "database_unavailable"}
+        assert expected.items() <= answer.body.items()
+        assert answer.seconds < FROZEN_BOUND
+    slow = [a for a in load.answers if a.seconds > 1]
     logger.info("frozen PostgreSQL: %d answers in 15 s, all JSON 503; slowest %.2f s; %d took over 1 s",
-                len(load.answers), max(a[4] for a in load.answers), len(slow))
+                len(load.answers), max(a.seconds for a in load.answers), len(slow))
 
 
 def test_a_statement_stuck_on_a_lock_is_cancelled_by_statement_timeout(cluster, jwks_server, make_token):

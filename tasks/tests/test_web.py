@@ -20,7 +20,7 @@ import pytest
 
 from deploy.web import nginx_binary, nginx_values, render_nginx_config
 
-from .live import Gunicorn, ProxiedWeb, call, database_url, free_port, require_nginx, require_postgresql, stop_process
+from .live import Gunicorn, Load, ProxiedWeb, call, database_url, free_port, require_nginx, require_postgresql, stop_process
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 HALF_HEADERS = b"GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 # Whole headers announcing a body, then part of the body and silence.
 HALF_BODY = b'POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"ti'
-
+# What the other clients do meanwhile.
+READS_AND_WRITES = [("GET", "/api/tasks?limit=20", None)] * 3 + [("POST", "/api/tasks", {"title": "during the flood"})]
 
 
 @pytest.fixture
@@ -73,36 +74,6 @@ def close_all(connections):
         sock.close()
 
 
-class Clients:
-    """Threads making real authenticated requests, recording each latency, for `seconds`."""
-
-    def __init__(self, url, token, threads=4, seconds=5):
-        self.url, self.token, self.seconds = url, token, seconds
-        self.results, self.lock = [], threading.Lock()
-        self.threads = [threading.Thread(target=self.work, args=(n,)) for n in range(threads)]
-
-    def work(self, n):
-        deadline = time.monotonic() + self.seconds
-        i = 0
-        while time.monotonic() < deadline:
-            i += 1
-            method, path, body = ("POST", "/api/tasks", {"title": f"c{n}-{i}"}) if i % 4 == 0 else ("GET", "/api/tasks?limit=20", None)
-            started = time.monotonic()
-            try:
-                status = call(method, f"{self.url}{path}", token=self.token, body=body, timeout=10)[0]
-            except OSError as e:
-                status = repr(e)
-            with self.lock:
-                self.results.append((status, time.monotonic() - started))
-
-    def run(self):
-        for thread in self.threads:
-            thread.start()
-        for thread in self.threads:
-            thread.join(timeout=self.seconds + 30)
-        return self.results
-
-
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
@@ -126,18 +97,19 @@ def test_the_proxied_topology_serves_everyone_during_a_flood_of_100_half_open_co
         assert call("POST", f"{web.url}/api/tasks", token=token, body={"title": "first"})[0] == 201
         quiet = open_half_open_connections(web.port, 100)
         try:
-            results = Clients(web.url, token).run()
+            with Load(web.url, token, READS_AND_WRITES, threads=4, timeout=10) as load:
+                time.sleep(5)
             assert all(still_waiting(sock) for sock in quiet), "the flood must last the whole measurement"
         finally:
             close_all(quiet)
 
-    statuses = {status for status, _ in results}
-    latencies = [seconds for _, seconds in results]
+    statuses = {answer.status for answer in load.answers}
+    latencies = [answer.seconds for answer in load.answers]
     assert statuses <= {200, 201}, statuses
-    assert len(results) >= 20
+    assert len(latencies) >= 20
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     logger.info("web: 100 half-open connections held; %d requests, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-                len(results), p50 * 1000, p99 * 1000, max(latencies) * 1000)
+                len(latencies), p50 * 1000, p99 * 1000, max(latencies) * 1000)
     assert p99 < 1.0
 
 

@@ -314,7 +314,7 @@ def redis_server():
     server.stop()
 
 
-def test_frozen_redis_costs_one_timeout_per_worker_per_cooldown(redis_server, jwks_server, make_token, db):
+def test_frozen_redis_costs_one_timeout_per_worker_per_cooldown(redis_server, jwks_server, make_token, transactional_db):
     require_postgresql()
     cooldown, seconds, workers = 3, 8, 2
     env = {

@@ -33,7 +33,7 @@ READS_AND_WRITES = [("GET", "/api/tasks?limit=20", None)] * 3 + [("POST", "/api/
 
 
 @pytest.fixture
-def production_env(db, jwks_server):
+def production_env(transactional_db, jwks_server):
     """DEBUG off, a real secret, pytest's PostgreSQL database, two sync workers."""
     require_postgresql()
     return {

@@ -16,6 +16,14 @@ from .keys import ALGORITHMS, JWKSServer, SigningKey
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_local_env_file():
+    """Servers and commands the tests start see the environment they are given, not a developer's .env."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_DOTENV_FILE", "")
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def static_files_from_finders():
     """Tests serve admin and Swagger UI assets straight from the apps, as runserver does.
 

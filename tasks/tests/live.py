@@ -1,6 +1,7 @@
 """Real servers for tests that need real processes: gunicorn serving taskapi on 127.0.0.1."""
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,6 +15,11 @@ import pytest
 from django.db import connection
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def in_ci():
+    """CI=true (or 1, yes, on) as CI services set it; CI=false and CI=0 mean a developer's run."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def stop_process(process, timeout=15):
@@ -57,7 +63,13 @@ class Gunicorn:
             "--workers", str(workers), "--threads", str(threads),
             "--timeout", "30", "--graceful-timeout", "5",
         ]
-        full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskapi.settings", **env}
+        # gunicorn.conf.py refuses to serve with DEBUG off and no secret key.
+        full_env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "taskapi.settings",
+            "DJANGO_SECRET_KEY": "test-" + secrets.token_urlsafe(40),
+            **env,
+        }
         self.process = subprocess.Popen(
             command, cwd=PROJECT_DIR, env=full_env, stdout=self.log, stderr=subprocess.STDOUT
         )

@@ -18,7 +18,7 @@ import time
 import psycopg2
 import pytest
 
-from .live import PROJECT_DIR, Gunicorn, call, free_port
+from .live import PROJECT_DIR, Gunicorn, call, free_port, in_ci
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def postgresql_bin_dir():
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if found:
         return os.path.dirname(found[-1])
-    if os.environ.get("CI"):
+    if in_ci():
         pytest.fail("PostgreSQL server binaries are required in CI")
     pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
 

@@ -1,14 +1,14 @@
 """Error reports to Sentry (when SENTRY_DSN is set), with every bearer token taken out first.
 
-sentry-sdk's own scrubber drops headers and fields by name (`Authorization`, `Cookie`, ...);
-a token can also travel inside an exception message, a log line or a breadcrumb, so every
-string of the event is searched for the shape of a JWT or a bearer credential as well.
+sentry-sdk scrubs values by name from its denylist (`authorization`, `cookie`, `token`, ...) and
+redact_event blanks those headers again; a token can also travel inside an exception message, a
+log line or a breadcrumb, so every string of the event is searched for the shape of a JWT or a
+bearer credential as well.
 """
 import re
 
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
-from sentry_sdk.scrubber import EventScrubber
 
 REDACTED = "[redacted]"
 # A JWS in compact form (header.payload.signature; the header always starts with `{"` = eyJ),
@@ -23,8 +23,8 @@ def start_error_reporting(dsn, *, environment, **options):
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration()],
-        send_default_pii=False,
-        event_scrubber=EventScrubber(recursive=True),
+        # No user identity, request bodies or frame locals (a local may hold a token).
+        data_collection={"user_info": False, "http_bodies": [], "stack_frame_variables": False},
         before_send=redact_event,
         before_breadcrumb=redact_breadcrumb,
         traces_sample_rate=0,

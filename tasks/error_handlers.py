@@ -6,8 +6,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import status
-from rest_framework.response import Response
 from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
 from .exceptions import DatabaseUnavailable, PreconditionFailed, RequestBodyTooLarge

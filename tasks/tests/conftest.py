@@ -4,8 +4,8 @@ import time
 
 import jwt
 import pytest
-from django.core.management import CommandError, call_command
 from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
 

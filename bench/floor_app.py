@@ -99,7 +99,7 @@ def caller(environ):
 
 
 def as_json(row):
-    task = dict(zip(FIELDS, row))
+    task = dict(zip(FIELDS, row, strict=True))
     del task["tag_keys"]
     task["priority"] = PRIORITIES[task["priority"]]
     for name in ("due_at", "created_at", "updated_at"):

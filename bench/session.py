@@ -40,6 +40,8 @@ class BenchSession:
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": f"bench-only-{secrets.token_urlsafe(40)}",
             "API_USER_THROTTLE_RATE": "off",
+            # Workers are measured by pid (CPU, RSS, the soak): none may be replaced mid-run.
+            "GUNICORN_MAX_REQUESTS": "0",
             "PYTHONPATH": str(PROJECT_DIR),
         }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from corsheaders.defaults import default_headers as default_cors_headers
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,7 +26,12 @@ def env_list(name, default=""):
 
 def env_int(name, default):
     value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
 DEBUG = env_bool("DJANGO_DEBUG")
@@ -55,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tasks.middleware.RequestLogMiddleware",
+    "tasks.metrics.MetricsMiddleware",
     "tasks.middleware.PrivateNoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -140,8 +147,8 @@ STORAGES = {
 
 # --- HTTPS, for production behind TLS; off by default so that plain-HTTP runs and tests work ---
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT")
-# Platform health checks often probe over plain HTTP from inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+# Platform health checks and Prometheus often probe over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health(/live|/ready)?/?$", r"^metrics/?$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD")
@@ -225,6 +232,16 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # and the browser may only read the response headers listed in CORS_EXPOSE_HEADERS.
 CORS_ALLOW_HEADERS = (*default_cors_headers, "if-match", "if-none-match", "idempotency-key", "x-request-id")
 CORS_EXPOSE_HEADERS = ["Link", "Location", "ETag", "Retry-After", "Idempotent-Replayed", "X-Request-ID"]
+
+# `/metrics` answers only requests with `Authorization: Bearer <this>`; unset, it answers 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Errors go to Sentry when a DSN is set; tasks/error_reporting.py keeps tokens out of the reports.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from tasks.error_reporting import start_error_reporting
+
+    start_error_reporting(SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT") or "production")
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
 # One JSON object per line on stdout, for the platform's log drain; see tasks/logging.py.

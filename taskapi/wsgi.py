@@ -3,6 +3,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from taskapi.local_env import load_local_env
+
+load_local_env()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskapi.settings")
 
 application = get_wsgi_application()

@@ -45,9 +45,34 @@ def check_throttle_rate(app_configs=None, **kwargs):
     return []
 
 
+def configuration_errors():
+    """The errors that make every request fail (token verification, rate limit), one line each."""
+    found = check_better_auth_configuration() + check_throttle_rate()
+    return [one_line(message) for message in found if message.is_serious()]
+
+
+def production_secret_key_problem():
+    """Why the secret key cannot serve production (DEBUG off), or None.
+
+    Without DJANGO_SECRET_KEY every gunicorn worker would sign with a key of its own; the
+    development key of `.env.example` is public.
+    """
+    if settings.DEBUG:
+        return None
+    if not settings.SECRET_KEY_FROM_ENV:
+        return "DJANGO_SECRET_KEY is not set (required when DJANGO_DEBUG is off)"
+    if settings.SECRET_KEY.startswith("django-insecure"):
+        return "DJANGO_SECRET_KEY is a development key (django-insecure-...); set a random one"
+    return None
+
+
+def one_line(message):
+    hint = f" ({message.hint})" if message.hint else ""
+    return f"{message.id}: {message.msg}{hint}"
+
+
 def raise_on_configuration_errors():
     """Refuse to start serving when token verification or the rate limit is misconfigured."""
-    found = check_better_auth_configuration() + check_throttle_rate()
-    errors = [str(e) for e in found if e.is_serious()]
+    errors = configuration_errors()
     if errors:
         raise ImproperlyConfigured("; ".join(errors))

@@ -6,11 +6,12 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import status
-from rest_framework.response import Response
 from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
 from .exceptions import DatabaseUnavailable, PreconditionFailed, RequestBodyTooLarge
+from .metrics import count_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def api_exception_handler(exc, context):
         logger.error("unhandled error in %s", context["view"].__class__.__name__, exc_info=exc)
         set_rollback()
         response = server_error_response()
+    count_refusal(exc, response)
     return response
 
 

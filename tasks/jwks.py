@@ -18,6 +18,8 @@ import urllib.request
 from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import PyJWKError, PyJWKSetError
 
+from .metrics import JWKS_FETCHES
+
 logger = logging.getLogger(__name__)
 
 MAX_JWKS_BYTES = 1024 * 1024
@@ -112,8 +114,10 @@ class JWKSCache:
                 self.keys_version += 1
                 self._fetched_at = time.monotonic()
                 self.last_error = None
+                JWKS_FETCHES.labels("ok").inc()
             except JWKSFetchError as e:
                 self.last_error = str(e)
+                JWKS_FETCHES.labels("failed").inc()
                 logger.warning("JWKS refresh from %s failed: %s", self.url, e)
             self._generation += 1
         finally:

@@ -81,7 +81,7 @@ class KeysetPagination(BasePagination):
             payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
             if payload["o"] != ",".join(terms) or len(payload["v"]) != len(fields):
                 raise ValueError("the cursor belongs to another ordering")
-            return [cursor_value(model, name, value) for (name, _), value in zip(fields, payload["v"])]
+            return [cursor_value(model, name, value) for (name, _), value in zip(fields, payload["v"], strict=True)]
         except (ValueError, TypeError, KeyError, binascii.Error, DjangoValidationError) as e:
             message = "Invalid cursor (or one made for another ordering)."
             raise ValidationError({"cursor": [message]}, code="invalid_cursor") from e
@@ -148,7 +148,7 @@ def rows_after(model, fields, position):
     elif not model._meta.get_field(first).null:
         bound = Q(**{f"{first}__{'lte' if descending else 'gte'}": value})
     after, equal = Q(pk__in=[]), Q()
-    for (name, descending), value in zip(fields, position):
+    for (name, descending), value in zip(fields, position, strict=True):
         if value is None:
             equal &= Q(**{f"{name}__isnull": True})
             continue

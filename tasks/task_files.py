@@ -24,7 +24,7 @@ def format_of(path):
 
 def task_record(values):
     """A task's fields by name, from a `values_list(*FIELDS)` tuple, timestamps as text."""
-    record = dict(zip(FIELDS, values))
+    record = dict(zip(FIELDS, values, strict=True))
     record["priority"] = Priority(record["priority"]).label
     for name in ("due_at", "created_at", "updated_at"):
         record[name] = utc_iso(record[name])

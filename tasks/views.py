@@ -27,7 +27,6 @@ from .preconditions import etag_of, if_match_versions, if_none_match_hits
 from .schema import TaskAutoSchema
 from .serializers import BulkResultSerializer, BulkSerializer, StatsSerializer, TaskSerializer
 
-
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER,
     description='Only write if the task is still at this ETag (e.g. `"3"`); else 412 with the current task.',

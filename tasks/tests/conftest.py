@@ -4,8 +4,8 @@ import time
 
 import jwt
 import pytest
-from django.core.management import CommandError, call_command
 from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
@@ -14,6 +14,14 @@ from tasks.authentication import token_backend
 from tasks.models import Task
 
 from .keys import ALGORITHMS, JWKSServer, SigningKey
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_local_env_file():
+    """Servers and commands the tests start see the environment they are given, not a developer's .env."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_DOTENV_FILE", "")
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,6 +1,7 @@
 """Real servers for tests that need real processes: gunicorn serving taskapi on 127.0.0.1."""
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -8,15 +9,20 @@ import sys
 import tempfile
 import threading
 import time
-from collections import namedtuple
 import urllib.error
 import urllib.request
+from collections import namedtuple
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def in_ci():
+    """CI=true (or 1, yes, on) as CI services set it; CI=false and CI=0 mean a developer's run."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def stop_process(process, timeout=15):
@@ -54,7 +60,13 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="taskapi-live-", suffix=".log", delete=False)
-        full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskapi.settings", **env}
+        # gunicorn.conf.py refuses to serve with DEBUG off and no secret key.
+        full_env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "taskapi.settings",
+            "DJANGO_SECRET_KEY": "test-" + secrets.token_urlsafe(40),
+            **env,
+        }
         self.process = subprocess.Popen(
             [arg.replace("{port}", str(self.port)) for arg in command],
             cwd=PROJECT_DIR, env={name: value.replace("{port}", str(self.port)) for name, value in full_env.items()},
@@ -108,7 +120,7 @@ class Gunicorn(LiveServer):
 def require_nginx():
     if shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin"):
         return
-    if os.environ.get("CI"):
+    if in_ci():
         pytest.fail("nginx is required in CI (.ci/run installs it)")
     pytest.skip("nginx is not installed (apt-get install nginx)")
 

@@ -18,7 +18,7 @@ import pytest
 
 from tasks.models import Task
 
-from .live import call, stop_process
+from .live import call, in_ci, stop_process
 
 ISSUER_DIR = Path(__file__).parent / "betterauth"
 START_TIMEOUT = 30
@@ -27,7 +27,7 @@ START_TIMEOUT = 30
 def require_node():
     if shutil.which("node") and shutil.which("npm"):
         return
-    if os.environ.get("CI"):
+    if in_ci():
         pytest.fail("Node.js is required for the Better Auth interoperability test in CI")
     pytest.skip("Node.js is not installed")
 

@@ -4,13 +4,14 @@ Uses Debian's `chromium` and `chromium-driver`; skipped without them, except und
 where their absence is a failure.
 """
 import json
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tasks.models import Task
+
+from .live import in_ci
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -25,7 +26,7 @@ PASSWORD = "correct horse battery staple"
 def require_chromium():
     if CHROMIUM.exists() and CHROMEDRIVER.exists():
         return
-    if os.environ.get("CI"):
+    if in_ci():
         pytest.fail("chromium and chromium-driver are required for the browser tests in CI")
     pytest.skip("chromium and chromium-driver are not installed")
 

@@ -21,7 +21,17 @@ import time
 import psycopg2
 import pytest
 
-from .live import PROJECT_DIR, Gunicorn, Load, call, database_url, free_port, require_postgresql, stop_process
+from .live import (
+    PROJECT_DIR,
+    Gunicorn,
+    Load,
+    call,
+    database_url,
+    free_port,
+    in_ci,
+    require_postgresql,
+    stop_process,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +44,7 @@ def postgresql_bin_dir():
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if found:
         return os.path.dirname(found[-1])
-    if os.environ.get("CI"):
+    if in_ci():
         pytest.fail("PostgreSQL server binaries are required in CI")
     pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
 
@@ -284,7 +294,7 @@ class RedisServer:
     def __init__(self):
         binary = shutil.which("redis-server")
         if not binary:
-            if os.environ.get("CI"):
+            if in_ci():
                 pytest.fail("redis-server is required in CI")
             pytest.skip("redis-server is not installed")
         self.port = free_port()

@@ -88,26 +88,30 @@ def test_gunicorn_serves_the_api_and_hashed_admin_assets(gunicorn):
     assert b"body" in css
 
 
-def test_gunicorn_logs_one_json_object_per_line(gunicorn):
-    wait_for_health(f"{gunicorn['url']}/health?check=1", gunicorn["process"])
+def test_gunicorn_logs_one_json_line_per_request(gunicorn):
+    status, headers, _ = wait_for_health(f"{gunicorn['url']}/health?check=1", gunicorn["process"])
     gunicorn["process"].terminate()
     output, _ = gunicorn["process"].communicate(timeout=15)
     lines = [json.loads(line) for line in output.splitlines()]
-    request_line = next(line for line in lines if line["logger"] == "tasks.middleware")
-    access_line = next(line for line in lines if line["logger"] == "gunicorn.access")
-    assert request_line["path"] == "/health"
-    assert "GET /health 200" in access_line["message"] and "check=1" not in access_line["message"]
-    assert access_line["message"].endswith(f"request_id={request_line['request_id']}")
+    about_the_request = [line for line in lines if headers["X-Request-ID"] in json.dumps(line)]
+    assert len(about_the_request) == 1
+    assert about_the_request[0]["logger"] == "tasks.middleware"
+    assert (about_the_request[0]["path"], about_the_request[0]["status"]) == ("/health", status)
+    assert not [line for line in lines if line["logger"] == "gunicorn.access"]
 
 
-def test_gunicorn_settings_come_from_the_environment(monkeypatch):
+def test_gunicorn_settings_come_from_the_environment(monkeypatch, tmp_path):
+    # Set, so that reading the file does not make a metrics directory for this process.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     for name, value in {"PORT": "5001", "WEB_CONCURRENCY": "5", "GUNICORN_THREADS": "4", "GUNICORN_TIMEOUT": "60",
-                        "GUNICORN_GRACEFUL_TIMEOUT": "20", "GUNICORN_KEEPALIVE": "2"}.items():
+                        "GUNICORN_GRACEFUL_TIMEOUT": "20", "GUNICORN_KEEPALIVE": "2", "GUNICORN_MAX_REQUESTS": "500",
+                        "GUNICORN_MAX_REQUESTS_JITTER": "25"}.items():
         monkeypatch.setenv(name, value)
     config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"], config["threads"]) == ("0.0.0.0:5001", 5, 4)
     assert (config["timeout"], config["graceful_timeout"], config["keepalive"]) == (60, 20, 2)
-    assert config["accesslog"] == "-"
+    assert (config["max_requests"], config["max_requests_jitter"]) == (500, 25)
+    assert config["accesslog"] is None
 
 
 def test_gunicorn_binds_to_the_socket_deploy_web_gives_it(monkeypatch):
@@ -122,8 +126,11 @@ def test_the_procfile_runs_the_proxied_topology():
     assert lines["web"] == "python deploy/web.py"
 
 
-def test_gunicorn_defaults_without_environment(monkeypatch):
-    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_BIND"):
+def test_gunicorn_defaults_without_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT",
+                 "GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_REQUESTS_JITTER", "GUNICORN_BIND"):
         monkeypatch.delenv(name, raising=False)
     config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"], config["threads"], config["timeout"]) == ("0.0.0.0:8000", 2, 1, 30)
+    assert (config["graceful_timeout"], config["max_requests"], config["max_requests_jitter"]) == (30, 1000, 100)

@@ -101,7 +101,7 @@ def test_concurrent_duplicates_create_one_task(transactional_db, jwks_server, ma
             results = list(pool.map(post, [n for n in range(8) for _ in range(4)]))
     assert [status for status, _, _ in results] == [201] * 32
     ids_by_key = {}
-    for status, _, body in results:
+    for _, _, body in results:
         ids_by_key.setdefault(body["title"], set()).add(body["id"])
     assert all(len(ids) == 1 for ids in ids_by_key.values())
     assert Task.objects.filter(user_id=USER).count() == 8

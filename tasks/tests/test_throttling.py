@@ -1,11 +1,10 @@
 """Per-user rate limiting: 429 with Retry-After, shared across workers through Redis."""
-import os
 import uuid
 
 import pytest
 import redis
 
-from .live import Gunicorn, call, database_url, require_postgresql
+from .live import Gunicorn, call, database_url, in_ci, require_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +21,7 @@ def require_redis():
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail("Redis is required at 127.0.0.1:6379 in CI")
         pytest.skip("Redis is not running on 127.0.0.1:6379")
 

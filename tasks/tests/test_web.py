@@ -20,7 +20,17 @@ import pytest
 
 from deploy.web import nginx_binary, nginx_values, render_nginx_config
 
-from .live import Gunicorn, Load, ProxiedWeb, call, database_url, free_port, require_nginx, require_postgresql, stop_process
+from .live import (
+    Gunicorn,
+    Load,
+    ProxiedWeb,
+    call,
+    database_url,
+    free_port,
+    require_nginx,
+    require_postgresql,
+    stop_process,
+)
 
 logger = logging.getLogger(__name__)
 

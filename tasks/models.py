@@ -6,7 +6,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, F, Q
-from django.db.models.functions import Length, Now, Upper
+from django.db.models.functions import Length, Upper
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
@@ -25,15 +25,46 @@ class Priority(models.IntegerChoices):
 
 
 class TaskQuerySet(models.QuerySet):
+    """Tasks, and the writes that change them in one statement each.
+
+    Every write bumps the version (the ETag) and stamps `updated_at` with the application's
+    clock, the one `auto_now` uses, so a task's timestamps never mix two clocks.
+    """
+
     def owned_by(self, user_id):
         return self.filter(user_id=user_id)
+
+    def at_versions(self, versions):
+        """The rows still at one of `versions` (If-Match); all of them when `versions` is None.
+
+        A write through this filter is a compare-and-bump: of two writers holding the same
+        version exactly one matches the row.
+        """
+        return self if versions is None else self.filter(version__in=versions)
+
+    def write(self, **values):
+        """UPDATE these fields, bump the version and stamp `updated_at`; returns the row count."""
+        values.setdefault("updated_at", timezone.now())
+        if "tags" in values:
+            values["tag_keys"] = tag_keys(values["tags"])
+        return self.update(**values, version=F("version") + 1)
 
     def toggle_completed(self):
         """Flip `completed` in one `UPDATE ... SET completed = NOT completed`; returns the row count.
 
         Done in the database so that concurrent toggles never read-modify-write over each other.
         """
-        return self.update(completed=~F("completed"), updated_at=Now(), version=F("version") + 1)
+        return self.write(completed=~F("completed"))
+
+    def delete_in_one_statement(self):
+        """DELETE the rows in one statement, with no transaction around it; returns the row count.
+
+        `QuerySet.delete()` runs Django's collector, which wraps even a delete it has nothing to
+        collect for in BEGIN/COMMIT. A task has no relations and no delete signals (a test holds
+        that true, tasks/tests/test_models.py), so the collector's fast path is this one
+        statement; `_raw_delete` is that path's own call, made here and nowhere else.
+        """
+        return self._raw_delete(self.db)
 
     def stats(self, now):
         """Counts for the stats endpoint in one aggregate query, plus one for the tags."""
@@ -66,7 +97,11 @@ class TaskQuerySet(models.QuerySet):
 
         Rows already in that state keep their `updated_at` and version: nothing about them changed.
         """
-        return self.exclude(completed=completed).update(completed=completed, updated_at=Now(), version=F("version") + 1)
+        return self.exclude(completed=completed).write(completed=completed)
+
+
+class VersionMismatch(Exception):
+    """A write conditional on If-Match's versions found the task at another version."""
 
 
 class Task(models.Model):
@@ -130,25 +165,22 @@ class Task(models.Model):
             self.version += 1
         super().save(*args, **kwargs)
 
-    def write_fields(self, names, versions=None):
-        """UPDATE just these fields from the instance and bump the version, in one statement.
+    def write(self, values, versions=None):
+        """Set `values` and write just them in one UPDATE that bumps the version; False if no row matched.
 
         With `versions` (from If-Match) the row is written only while its version is one of
-        them, so of two writers holding the same version exactly one wins; returns whether a
-        row was written. Without it the last writer wins, and fields it did not send keep
-        what others wrote. The new version is set on the instance as `version + 1`: if another
-        write raced this one the row's true version is higher, so an If-Match with it can only
-        fail, never match content it did not see.
+        them. Without it the last writer wins, and fields it did not send keep what others
+        wrote. The new version is set on the instance as `version + 1`: if another write raced
+        this one the row's true version is higher, so an If-Match with it can only fail, never
+        match content it did not see.
         """
-        values = {name: getattr(self, name) for name in names}
-        if "tags" in values:
-            values["tag_keys"] = self.tag_keys = tag_keys(self.tags)
-        rows = Task.objects.filter(pk=self.pk)
-        if versions is not None:
-            rows = rows.filter(version__in=versions)
         now = timezone.now()
-        if not rows.update(**values, version=F("version") + 1, updated_at=now):
+        if not Task.objects.filter(pk=self.pk).at_versions(versions).write(**values, updated_at=now):
             return False
+        for name, value in values.items():
+            setattr(self, name, value)
+        if "tags" in values:
+            self.tag_keys = tag_keys(self.tags)
         self.version, self.updated_at = self.version + 1, now
         return True
 

@@ -5,7 +5,7 @@ from datetime import datetime, time, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task, unique_tags
+from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task, VersionMismatch, unique_tags
 
 SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -106,6 +106,16 @@ class TaskSerializer(serializers.ModelSerializer):
 
     def validate_tags(self, value):
         return [] if value is None else value
+
+    def update(self, task, validated_data):
+        """Write just the fields sent in one UPDATE, conditional on `versions` (If-Match) when given.
+
+        Raises VersionMismatch when the task is no longer at one of those versions.
+        """
+        versions = validated_data.pop("versions", None)
+        if not task.write(validated_data, versions):
+            raise VersionMismatch()
+        return task
 
     def to_representation(self, task):
         """The declared fields' output, built directly.

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from .exceptions import PreconditionFailed
 from .filters import QueryValueRules, TaskFilter, TaskFilterBackend, TaskOrdering
 from .idempotency import idempotent_create
-from .models import Task
+from .models import Task, VersionMismatch
 from .pagination import KeysetPagination
 from .permissions import PathUserIsCaller
 from .preconditions import etag_of, if_match_versions, if_none_match_hits
@@ -96,19 +96,14 @@ class TaskViewSet(viewsets.ModelViewSet):
         return Response(self.get_serializer(task).data)
 
     def perform_update(self, serializer):
-        task = serializer.instance
-        for name, value in serializer.validated_data.items():
-            setattr(task, name, value)
-        if not task.write_fields(serializer.validated_data, if_match_versions(self.request)):
+        try:
+            serializer.save(versions=if_match_versions(self.request))
+        except VersionMismatch:
             self.raise_precondition_failed()
 
     def perform_destroy(self, instance):
-        accepted = if_match_versions(self.request)
-        rows = Task.objects.filter(pk=instance.pk)
-        rows = rows if accepted is None else rows.filter(version__in=accepted)
-        # One DELETE statement: a Task has no relations or delete signals, so Django's collector,
-        # which wraps a delete in BEGIN/COMMIT, would have nothing to collect.
-        if not rows._raw_delete(rows.db):
+        rows = Task.objects.filter(pk=instance.pk).at_versions(if_match_versions(self.request))
+        if not rows.delete_in_one_statement():
             self.raise_precondition_failed()
 
     def raise_precondition_failed(self):
@@ -118,9 +113,8 @@ class TaskViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, parameters=[IF_MATCH], summary="Flip a task's completed flag")
     @action(detail=True, methods=["patch"])
     def complete(self, request, *args, **kwargs):
-        accepted = if_match_versions(request)
-        versions = {} if accepted is None else {"version__in": accepted}
-        if not self.get_queryset().filter(pk=kwargs["pk"], **versions).toggle_completed():
+        rows = self.get_queryset().filter(pk=kwargs["pk"]).at_versions(if_match_versions(request))
+        if not rows.toggle_completed():
             self.raise_precondition_failed()
         return Response(self.get_serializer(self.get_object()).data)
 

@@ -1,0 +1,53 @@
+"""The task model's one-statement writes, and what they rely on."""
+import pytest
+from django.db.models.deletion import Collector
+from django.db.models.signals import post_delete
+
+from tasks.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+def can_fast_delete_tasks():
+    """Django's own verdict: would its collector delete tasks with one DELETE and nothing else?"""
+    return Collector(using="default").can_fast_delete(Task.objects.all())
+
+
+def test_deleting_tasks_needs_nothing_from_djangos_collector():
+    """`delete_in_one_statement` skips the collector: right only while no relation or delete signal exists."""
+    assert can_fast_delete_tasks()
+
+
+def test_a_delete_signal_on_tasks_would_be_noticed():
+    def receiver(**kwargs):
+        pass
+
+    post_delete.connect(receiver, sender=Task)
+    try:
+        assert not can_fast_delete_tasks()
+    finally:
+        post_delete.disconnect(receiver, sender=Task)
+
+
+def test_delete_in_one_statement_deletes_only_the_rows_selected(make_task):
+    kept, deleted = make_task(title="kept"), make_task(title="deleted")
+    assert Task.objects.filter(pk=deleted.pk).delete_in_one_statement() == 1
+    assert list(Task.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_at_versions_writes_only_a_row_still_at_one_of_them(make_task):
+    task = make_task()
+    assert Task.objects.filter(pk=task.pk).at_versions({task.version + 1}).toggle_completed() == 0
+    assert Task.objects.filter(pk=task.pk).at_versions({task.version}).toggle_completed() == 1
+    assert Task.objects.filter(pk=task.pk).at_versions(None).toggle_completed() == 1
+    task.refresh_from_db()
+    assert (task.completed, task.version) == (False, 3)
+
+
+def test_every_write_stamps_updated_at_with_the_applications_clock(make_task):
+    task = make_task()
+    Task.objects.filter(pk=task.pk).toggle_completed()
+    toggled = Task.objects.get(pk=task.pk)
+    assert task.updated_at <= toggled.updated_at
+    assert task.write({"title": "Buy oat milk"})
+    assert Task.objects.get(pk=task.pk).updated_at == task.updated_at >= toggled.updated_at

@@ -205,7 +205,6 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "sub",
     "TOKEN_TYPE_CLAIM": None,
     "JTI_CLAIM": None,
-    "AUTH_TOKEN_CLASSES": ("tasks.authentication.BetterAuthToken",),
     "TOKEN_USER_CLASS": "rest_framework_simplejwt.models.TokenUser",
 }
 

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .auth_config import AuthConfig
-from .authentication import token_backend
+from .backends import token_backend
 
 OK = "ok"
 # Results that do not make the instance unready.

@@ -10,7 +10,7 @@ from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
 from tasks import circuit
-from tasks.authentication import token_backend
+from tasks.backends import token_backend
 from tasks.models import Task
 
 from .keys import ALGORITHMS, JWKSServer, SigningKey

@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from tasks.authentication import token_backend
+from tasks.backends import token_backend
 
 from .keys import ALGORITHMS, HS256_SECRET, SigningKey
 

@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from tasks.auth_config import AuthConfig
-from tasks.authentication import token_backend
+from tasks.backends import token_backend
 from tasks.jwks import describe_key
 
 

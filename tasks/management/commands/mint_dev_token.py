@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from tasks.auth_config import AuthConfig
-from tasks.authentication import MAX_SUBJECT_LENGTH
+from tasks.backends import MAX_SUBJECT_LENGTH
 
 DEFAULT_TTL = 900  # Better Auth's own token lifetime
 

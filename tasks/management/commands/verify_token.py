@@ -10,7 +10,8 @@ from django.test import RequestFactory
 from rest_framework.exceptions import AuthenticationFailed
 
 from tasks.auth_config import AuthConfig
-from tasks.authentication import MAX_TOKEN_LENGTH, BetterAuthJWTAuthentication, rejection_reason, token_backend
+from tasks.authentication import MAX_TOKEN_LENGTH, BetterAuthJWTAuthentication, rejection_reason
+from tasks.backends import token_backend
 from tasks.exceptions import AuthServiceUnavailable
 from tasks.jwks import UnknownSigningKey, describe_key
 from tasks.serializers import utc_iso

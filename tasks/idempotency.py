@@ -17,27 +17,31 @@ def fingerprint(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def idempotent_create(request, user_id, create):
-    """Run `create()` once per (user, key); later calls with the same key replay its answer.
+class IdempotentCreateMixin:
+    """A viewset's `create()` run once per (user, `Idempotency-Key`); retries replay its answer.
 
-    The key's row is inserted in the same transaction as the task: a concurrent duplicate
+    The key's row is inserted in the same transaction as the object: a concurrent duplicate
     waits on the unique index, then finds the committed row and replays it. A request that
     fails validation leaves no row behind, so its key can be used again.
     """
-    key = request.headers["Idempotency-Key"]
-    if not KEY_PATTERN.fullmatch(key):
-        raise ValidationError({"Idempotency-Key": ["Use 1 to 255 visible ASCII characters."]})
-    request_hash = fingerprint(request.data)
-    IdempotencyKey.expired().filter(user_id=user_id, key=key).delete()
-    with transaction.atomic():
-        record = claim(user_id, key, request_hash)
-        if record is not None:
-            response = create()
+
+    def create(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return super().create(request, *args, **kwargs)
+        if not KEY_PATTERN.fullmatch(key):
+            raise ValidationError({"Idempotency-Key": ["Use 1 to 255 visible ASCII characters."]})
+        user_id, request_hash = request.user.id, fingerprint(request.data)
+        IdempotencyKey.expired().filter(user_id=user_id, key=key).delete()
+        with transaction.atomic():
+            record = claim(user_id, key, request_hash)
+            if record is None:
+                return replay(IdempotencyKey.objects.get(user_id=user_id, key=key), request_hash)
+            response = super().create(request, *args, **kwargs)
             record.response_status, record.response_body = response.status_code, response.data
             record.location = response.get("Location", "")
             record.save(update_fields=["response_status", "response_body", "location"])
             return response
-        return replay(IdempotencyKey.objects.get(user_id=user_id, key=key), request_hash)
 
 
 def claim(user_id, key, request_hash):

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from .exceptions import PreconditionFailed
 from .filters import QueryValueRules, TaskFilter, TaskFilterBackend, TaskOrdering
-from .idempotency import idempotent_create
+from .idempotency import IdempotentCreateMixin
 from .models import Task, VersionMismatch
 from .pagination import KeysetPagination
 from .permissions import PathUserIsCaller
@@ -52,7 +52,7 @@ LINK = OpenApiParameter(
     partial_update=extend_schema(parameters=[IF_MATCH]),
     destroy=extend_schema(parameters=[IF_MATCH]),
 )
-class TaskViewSet(viewsets.ModelViewSet):
+class TaskViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     """The caller's own tasks; anyone else's simply do not exist here (404)."""
 
     serializer_class = TaskSerializer
@@ -76,11 +76,6 @@ class TaskViewSet(viewsets.ModelViewSet):
         if response.status_code in (200, 201, 412) and isinstance(response.data, dict) and "version" in response.data:
             response["ETag"] = etag_of(response.data["version"])
         return super().finalize_response(request, response, *args, **kwargs)
-
-    def create(self, request, *args, **kwargs):
-        if "Idempotency-Key" not in request.headers:
-            return super().create(request, *args, **kwargs)
-        return idempotent_create(request, request.user.id, lambda: super(TaskViewSet, self).create(request, *args, **kwargs))
 
     def perform_create(self, serializer):
         serializer.save(user_id=self.request.user.id)

@@ -190,10 +190,13 @@ class TaskOrdering(BaseFilterBackend):
             raise ValidationError({self.param: [f"Use one or more of {allowed}, each once, with - for descending."]})
         return terms
 
-    def filter_queryset(self, request, queryset, view):
+    def get_ordering(self, request, queryset, view):
+        """The terms to sort by, `id` last: what the keyset pagination asks for, as DRF's cursor does."""
         terms = self.get_terms(request)
-        terms.append("-id" if terms[0].startswith("-") else "id")
-        return queryset.order_by(*[order_expression(term) for term in terms])
+        return [*terms, "-id" if terms[0].startswith("-") else "id"]
+
+    def filter_queryset(self, request, queryset, view):
+        return queryset.order_by(*[order_expression(term) for term in self.get_ordering(request, queryset, view)])
 
     def get_schema_operation_parameters(self, view):
         return [{

@@ -12,7 +12,7 @@ import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.db.models import OrderBy, Q
+from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -21,19 +21,8 @@ from rest_framework.utils.urls import replace_query_param
 from .client_values import OutOfRange, parse_instant, storable_text, whole_number
 
 
-def ordering_terms(queryset):
-    """The queryset's ordering as terms like `-created_at`, whether given as strings or OrderBy."""
-    terms = []
-    for item in queryset.query.order_by or queryset.model._meta.ordering:
-        if isinstance(item, OrderBy):
-            terms.append(("-" if item.descending else "") + item.expression.name)
-        else:
-            terms.append(item)
-    return terms
-
-
 class KeysetPagination(BasePagination):
-    """Pages of `?limit=` rows in the queryset's order; `?cursor=` comes from the previous `Link`."""
+    """Pages of `?limit=` rows in the ordering filter's order; `?cursor=` comes from the previous `Link`."""
 
     default_limit = 100
     max_limit = 500
@@ -42,7 +31,7 @@ class KeysetPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         limit = self.get_limit(request)
-        terms = ordering_terms(queryset)
+        terms = self.get_ordering(request, queryset, view)
         fields = [(term.lstrip("-"), term.startswith("-")) for term in terms]
         position = self.get_position(request, queryset.model, terms, fields)
         if position is not None:
@@ -50,6 +39,17 @@ class KeysetPagination(BasePagination):
         rows = list(queryset[: limit + 1])
         self.next_position = self.encode(terms, fields, rows[limit - 1]) if len(rows) > limit else None
         return rows[:limit]
+
+    def get_ordering(self, request, queryset, view):
+        """The ordering filter's terms (e.g. `["-created_at", "-id"]`); else the model's default order.
+
+        Like DRF's CursorPagination, this asks the view's ordering filter rather than reading
+        the order back from the queryset.
+        """
+        for backend in getattr(view, "filter_backends", []):
+            if hasattr(backend, "get_ordering"):
+                return backend().get_ordering(request, queryset, view)
+        return list(queryset.model._meta.ordering)
 
     def get_paginated_response(self, data):
         headers = {}

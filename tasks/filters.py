@@ -57,7 +57,7 @@ class InstantFilter(django_filters.Filter):
     field_class = InstantField
 
 
-class TagListField(forms.Field):
+class TagKeysField(forms.Field):
     """Every value of a repeated parameter (`tag=a&tag=b`), as lower-case tag keys."""
 
     widget = forms.MultipleHiddenInput
@@ -76,7 +76,7 @@ class TagListField(forms.Field):
 class TagsFilter(django_filters.Filter):
     """Tasks carrying any of the given tags, or all of them with `match_all`."""
 
-    field_class = TagListField
+    field_class = TagKeysField
 
     def __init__(self, *args, match_all=False, **kwargs):
         self.match_all = match_all

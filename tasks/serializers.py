@@ -5,7 +5,17 @@ from datetime import datetime, time, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task, VersionMismatch, unique_tags
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    MAX_TAGS,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Priority,
+    Task,
+    VersionMismatch,
+    unique_tags,
+)
+from .timestamps import utc_iso
 
 SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -139,11 +149,6 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 PRIORITY_LABELS = dict(Priority.choices)
-
-
-def utc_iso(moment):
-    """ISO 8601 in UTC with `Z`, as DRF's DateTimeField writes it; None stays None."""
-    return None if moment is None else moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from .models import Priority
-from .serializers import utc_iso
+from .timestamps import utc_iso
 
 FIELDS = (
     "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "created_at", "updated_at",

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Count, Q
 
 from tasks.models import Task
-from tasks.serializers import utc_iso
+from tasks.timestamps import utc_iso
 
 BUSIEST_USERS = 10
 

@@ -14,7 +14,7 @@ from tasks.authentication import MAX_TOKEN_LENGTH, BetterAuthJWTAuthentication, 
 from tasks.backends import token_backend
 from tasks.exceptions import AuthServiceUnavailable
 from tasks.jwks import UnknownSigningKey, describe_key
-from tasks.serializers import utc_iso
+from tasks.timestamps import utc_iso
 
 REJECTED, NO_VERDICT = 1, 2
 TIME_CLAIMS = ("exp", "iat", "nbf")

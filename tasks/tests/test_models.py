@@ -1,7 +1,10 @@
 """The task model's one-statement writes, and what they rely on."""
+from datetime import timedelta
+
 import pytest
 from django.db.models.deletion import Collector
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.utils import timezone
 
 from tasks.models import Task
 
@@ -51,3 +54,15 @@ def test_every_write_stamps_updated_at_with_the_applications_clock(make_task):
     assert task.updated_at <= toggled.updated_at
     assert task.write({"title": "Buy oat milk"})
     assert Task.objects.get(pk=task.pk).updated_at == task.updated_at >= toggled.updated_at
+
+
+def test_no_save_signal_is_connected_to_tasks():
+    """`insert_as_given` skips `Task.save()` and its signals: right only while nobody listens to them."""
+    assert not any(signal.has_listeners(Task) for signal in (pre_save, post_save))
+
+
+def test_insert_as_given_keeps_the_timestamps_and_derives_tag_keys():
+    moment = timezone.now() - timedelta(days=30)
+    Task.objects.insert_as_given([Task(user_id="user-a", title="Old", tags=["Home"], created_at=moment, updated_at=moment)])
+    task = Task.objects.get()
+    assert (task.created_at, task.updated_at, task.tag_keys, task.version) == (moment, moment, {"home": True}, 1)

@@ -13,6 +13,7 @@ from tasks import circuit
 from tasks.backends import token_backend
 from tasks.models import Task
 
+from .forged_tokens import Forge
 from .keys import ALGORITHMS, JWKSServer, SigningKey
 
 
@@ -113,6 +114,12 @@ def make_token(jwks_server, signing_key):
         )
 
     return make
+
+
+@pytest.fixture
+def forge(make_token, session_keys, jwks_server):
+    """What the forged-token cases (forged_tokens.py) build their tokens with."""
+    return Forge(make_token, session_keys, jwks_server.origin)
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 """Better Auth tokens, really signed and verified through the real code path."""
-import base64
 import http.client
 import json
 import time
@@ -9,6 +8,7 @@ import pytest
 
 from tasks.backends import token_backend
 
+from .forged_tokens import FORGED_TOKENS
 from .keys import ALGORITHMS, HS256_SECRET, SigningKey
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +16,6 @@ pytestmark = pytest.mark.django_db
 
 def get_tasks(api_client, token):
     return api_client.get("/api/tasks", HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def b64(data):
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
 def assert_invalid_token(response, code="token_not_valid"):
@@ -103,114 +99,10 @@ def test_duplicate_authorization_headers_are_401(live_server, make_token):
     connection.close()
 
 
-def forged(make_token, session_keys, jwks_server, case):
-    """Tokens that must all be refused; each case names what is wrong with it."""
-    now = int(time.time())
-    signing_key = session_keys["EdDSA"]
-    if case == "expired":
-        return make_token(exp=now - 60, iat=now - 1000)
-    if case == "expired_beyond_leeway":
-        return make_token(exp=now - 11)
-    if case == "no_exp":
-        return make_token(exp=None)
-    if case == "future_nbf":
-        return make_token(nbf=now + 120)
-    if case == "future_iat":
-        return make_token(iat=now + 120)
-    if case == "wrong_iss":
-        return make_token(iss="https://evil.example.com")
-    if case == "iss_with_path":
-        return make_token(iss=f"{jwks_server.origin}/api/auth")
-    if case == "iss_other_case":
-        return make_token(iss=jwks_server.origin.upper())
-    if case == "wrong_aud":
-        return make_token(aud="https://other.example.com")
-    if case == "aud_list_without_ours":
-        return make_token(aud=["https://a.example.com", "https://b.example.com"])
-    if case == "no_aud":
-        return make_token(aud=None)
-    if case == "no_sub":
-        return make_token(sub=None)
-    if case == "empty_sub":
-        return make_token(sub="")
-    if case == "blank_sub":
-        return make_token(sub="   ")
-    if case == "numeric_sub":
-        return make_token(sub=12345)
-    if case == "long_sub":
-        return make_token(sub="u" * 256)
-    if case == "unknown_kid":
-        return make_token(key=SigningKey("EdDSA"))
-    if case == "missing_kid":
-        token = make_token()
-        header, payload, signature = token.split(".")
-        return ".".join([b64({"alg": "EdDSA"}), payload, signature])
-    if case == "same_kid_other_key":
-        return make_token(key=SigningKey("EdDSA", kid=signing_key.kid))
-    if case == "alg_none":
-        header = b64({"alg": "none", "kid": signing_key.kid})
-        return f"{header}.{b64({'sub': 'user-a', 'exp': now + 900})}."
-    if case == "alg_none_with_signature":
-        header = b64({"alg": "none", "kid": signing_key.kid})
-        return f"{header}.{b64({'sub': 'user-a', 'exp': now + 900})}.c2ln"
-    if case == "hs256_keyed_with_public_jwk":
-        public_x = signing_key.public_jwk["x"]
-        return make_token(secret=public_x, headers={"kid": signing_key.kid})
-    if case == "alg_not_allowed":
-        return make_token(key=session_keys["ES256"])
-    if case == "alg_mismatch_with_key":
-        rsa_key = session_keys["RS256"]
-        impostor = SigningKey("PS256", kid=rsa_key.kid)
-        impostor.private_key = rsa_key.private_key
-        return make_token(key=impostor)
-    if case == "kid_of_another_key_type":
-        impostor = SigningKey("ES256", kid=signing_key.kid)
-        return make_token(key=impostor)
-    if case == "invalid_base64_segments":
-        return "a.b.c"
-    if case == "unpadded_garbage_header":
-        _, payload, signature = make_token().split(".")
-        return ".".join(["eyJhbGciOi", payload, signature])
-    if case == "tampered_payload":
-        header, _, signature = make_token().split(".")
-        return ".".join([header, b64({"sub": "user-b", "exp": now + 900}), signature])
-    if case == "tampered_header":
-        _, payload, signature = make_token().split(".")
-        return ".".join([b64({"alg": "EdDSA", "kid": signing_key.kid, "x": 1}), payload, signature])
-    if case == "tampered_signature":
-        header, payload, signature = make_token().split(".")
-        return ".".join([header, payload, ("A" if signature[0] != "A" else "B") + signature[1:]])
-    if case == "malformed_header_json":
-        _, payload, signature = make_token().split(".")
-        return ".".join([base64.urlsafe_b64encode(b"{not json").decode().rstrip("="), payload, signature])
-    if case == "payload_not_an_object":
-        header, _, signature = make_token().split(".")
-        return ".".join([header, b64(["sub", "user-a"]), signature])
-    raise AssertionError(case)
-
-
-FORGED_CASES = [
-    "expired", "expired_beyond_leeway", "no_exp", "future_nbf", "future_iat", "wrong_iss", "iss_with_path",
-    "iss_other_case", "wrong_aud", "aud_list_without_ours", "no_aud", "no_sub", "empty_sub", "blank_sub",
-    "numeric_sub", "long_sub", "unknown_kid", "missing_kid", "same_kid_other_key", "alg_none",
-    "alg_none_with_signature", "hs256_keyed_with_public_jwk", "alg_not_allowed", "alg_mismatch_with_key",
-    "tampered_payload", "tampered_header", "tampered_signature", "malformed_header_json", "payload_not_an_object",
-    "kid_of_another_key_type", "invalid_base64_segments", "unpadded_garbage_header",
-]
-
-
-# Cases that need more than EdDSA allowed, so that it is the key check that refuses them.
-FORGED_CASE_ALGORITHMS = {"alg_mismatch_with_key": ["RS256", "PS256"], "kid_of_another_key_type": ["EdDSA", "ES256"]}
-
-
-@pytest.mark.parametrize("case", FORGED_CASES)
-def test_forged_or_stale_token_is_401(api_client, settings, make_token, session_keys, jwks_server, case):
-    settings.BETTER_AUTH_JWT_ALGORITHMS = FORGED_CASE_ALGORITHMS.get(case, ["EdDSA"])
-    token = forged(make_token, session_keys, jwks_server, case)
-    code = "token_expired" if case.startswith("expired") else "token_not_valid"
-    if case == "alg_none":  # an empty signature segment is refused before decoding
-        code = "bad_authorization_header"
-    assert_invalid_token(get_tasks(api_client, token), code=code)
+@pytest.mark.parametrize("build, code, algorithms", FORGED_TOKENS)
+def test_forged_or_stale_token_is_401(api_client, settings, forge, build, code, algorithms):
+    settings.BETTER_AUTH_JWT_ALGORITHMS = algorithms
+    assert_invalid_token(get_tasks(api_client, build(forge)), code=code)
 
 
 def test_expiry_within_leeway_is_accepted(api_client, make_token):

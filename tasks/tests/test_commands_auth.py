@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 import jwt
 import pytest
 
+from .forged_tokens import FORGED_TOKENS
 from .keys import HS256_SECRET, SigningKey
-from .test_authentication import FORGED_CASE_ALGORITHMS, FORGED_CASES, forged
 
 pytestmark = pytest.mark.django_db
 
@@ -75,10 +75,10 @@ def test_verify_token_ignores_a_bearer_prefix(run_command, make_token):
     assert code == 0
 
 
-@pytest.mark.parametrize("case", FORGED_CASES)
-def test_verify_token_rejects_every_token_the_api_rejects(run_command, api_client, settings, make_token, session_keys, jwks_server, case):
-    settings.BETTER_AUTH_JWT_ALGORITHMS = FORGED_CASE_ALGORITHMS.get(case, ["EdDSA"])
-    token = forged(make_token, session_keys, jwks_server, case)
+@pytest.mark.parametrize("build, code, algorithms", FORGED_TOKENS)
+def test_verify_token_rejects_every_token_the_api_rejects(run_command, api_client, settings, forge, build, code, algorithms):
+    settings.BETTER_AUTH_JWT_ALGORITHMS = algorithms
+    token = build(forge)
     assert api_client.get("/api/tasks", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
     code, out, err = run_command("verify_token", token)
     assert code == 1

@@ -15,6 +15,7 @@ from tasks.models import Task
 
 from .forged_tokens import Forge
 from .keys import ALGORITHMS, JWKSServer, SigningKey
+from .live import Gunicorn, app_env, require_postgresql
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -137,6 +138,20 @@ def auth_client(make_token):
         return client
 
     return make
+
+
+@pytest.fixture
+def gunicorn_server(transactional_db, jwks_server):
+    """taskapi under gunicorn (2 workers x 8 threads) on the test database; PostgreSQL only."""
+    require_postgresql()
+    with Gunicorn(app_env(jwks_server), workers=2, threads=8) as server:
+        yield server
+
+
+@pytest.fixture
+def user_client(auth_client):
+    """An APIClient acting as user-a, the user most tests act as (pytest-django's `client` is left alone)."""
+    return auth_client("user-a")
 
 
 @pytest.fixture

@@ -53,6 +53,16 @@ def database_url(settings_dict=None):
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def app_env(jwks_server, **overrides):
+    """A served taskapi's environment: pytest's test database, the loopback JWKS, no throttling."""
+    return {
+        "DATABASE_URL": database_url(),
+        "BETTER_AUTH_URL": jwks_server.origin,
+        "API_USER_THROTTLE_RATE": "off",
+        **overrides,
+    }
+
+
 class LiveServer:
     """A server process answering on a free loopback port, stopped by `stop()` (or `with`)."""
 

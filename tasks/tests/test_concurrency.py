@@ -5,18 +5,10 @@ import pytest
 
 from tasks.models import Task
 
-from .live import Gunicorn, call, database_url, require_postgresql
+from .live import call
 
 USER = "user-concurrent"
 CLIENT_THREADS = 32
-
-
-@pytest.fixture
-def server(transactional_db, jwks_server):
-    require_postgresql()
-    env = {"DATABASE_URL": database_url(), "BETTER_AUTH_URL": jwks_server.origin, "API_USER_THROTTLE_RATE": "off"}
-    with Gunicorn(env, workers=2, threads=8) as gunicorn:
-        yield gunicorn
 
 
 @pytest.fixture
@@ -29,17 +21,17 @@ def in_parallel(function, count):
         return list(pool.map(function, range(count)))
 
 
-def test_101_concurrent_toggles_leave_the_state_parity_predicts(server, token, make_task):
+def test_101_concurrent_toggles_leave_the_state_parity_predicts(gunicorn_server, token, make_task):
     task = make_task(USER)
-    results = in_parallel(lambda _: call("PATCH", f"{server.url}/api/tasks/{task.id}/complete", token=token), 101)
+    results = in_parallel(lambda _: call("PATCH", f"{gunicorn_server.url}/api/tasks/{task.id}/complete", token=token), 101)
     assert [status for status, _, _ in results] == [200] * 101
     task.refresh_from_db()
     assert task.completed is True  # false, flipped an odd number of times
 
 
-def test_200_concurrent_creates_by_one_user_persist_exactly_once(server, token):
+def test_200_concurrent_creates_by_one_user_persist_exactly_once(gunicorn_server, token):
     results = in_parallel(
-        lambda i: call("POST", f"{server.url}/api/tasks", token=token, body={"title": f"task {i}"}), 200
+        lambda i: call("POST", f"{gunicorn_server.url}/api/tasks", token=token, body={"title": f"task {i}"}), 200
     )
     assert [status for status, _, _ in results] == [201] * 200
     ids = {body["id"] for _, _, body in results}
@@ -49,12 +41,12 @@ def test_200_concurrent_creates_by_one_user_persist_exactly_once(server, token):
     assert sorted(rows.values_list("title", flat=True)) == sorted(f"task {i}" for i in range(200))
 
 
-def test_concurrent_puts_never_mix_two_requests_fields(server, token, make_task):
+def test_concurrent_puts_never_mix_two_requests_fields(gunicorn_server, token, make_task):
     task = make_task(USER, title="start", description="start")
 
     def put(i):
         body = {"title": f"title {i}", "description": f"description {i}", "completed": i % 2 == 0}
-        return call("PUT", f"{server.url}/api/tasks/{task.id}", token=token, body=body)
+        return call("PUT", f"{gunicorn_server.url}/api/tasks/{task.id}", token=token, body=body)
 
     results = in_parallel(put, 60)
     assert [status for status, _, _ in results] == [200] * 60

@@ -3,23 +3,15 @@ import json
 import os
 import re
 import runpy
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .live import PROJECT_DIR, free_port, stop_process
 
 
 def get(url):
@@ -52,7 +44,7 @@ def production_env(tmp_path_factory):
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=BASE_DIR, env=env, check=True, timeout=120,
+        cwd=PROJECT_DIR, env=env, check=True, timeout=120,
     )
     return env
 
@@ -63,16 +55,11 @@ def gunicorn(production_env):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "taskapi.wsgi", "--bind", f"127.0.0.1:{port}"],
-        cwd=BASE_DIR, env=production_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=PROJECT_DIR, env=production_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     server = {"url": f"http://127.0.0.1:{port}", "process": process}
     yield server
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
 
 
 def test_gunicorn_serves_the_api_and_hashed_admin_assets(gunicorn):
@@ -107,7 +94,7 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch, tmp_path):
                         "GUNICORN_GRACEFUL_TIMEOUT": "20", "GUNICORN_KEEPALIVE": "2", "GUNICORN_MAX_REQUESTS": "500",
                         "GUNICORN_MAX_REQUESTS_JITTER": "25"}.items():
         monkeypatch.setenv(name, value)
-    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    config = runpy.run_path(str(PROJECT_DIR / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"], config["threads"]) == ("0.0.0.0:5001", 5, 4)
     assert (config["timeout"], config["graceful_timeout"], config["keepalive"]) == (60, 20, 2)
     assert (config["max_requests"], config["max_requests_jitter"]) == (500, 25)
@@ -117,12 +104,12 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch, tmp_path):
 def test_gunicorn_binds_to_the_socket_deploy_web_gives_it(monkeypatch):
     monkeypatch.setenv("PORT", "5001")
     monkeypatch.setenv("GUNICORN_BIND", "unix:/tmp/taskapi-web-x/gunicorn.sock")
-    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    config = runpy.run_path(str(PROJECT_DIR / "gunicorn.conf.py"))
     assert config["bind"] == "unix:/tmp/taskapi-web-x/gunicorn.sock"
 
 
 def test_the_procfile_runs_the_proxied_topology():
-    lines = dict(line.split(": ", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines())
+    lines = dict(line.split(": ", 1) for line in (PROJECT_DIR / "Procfile").read_text().splitlines())
     assert lines["web"] == "python deploy/web.py"
 
 
@@ -131,6 +118,6 @@ def test_gunicorn_defaults_without_environment(monkeypatch, tmp_path):
     for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT",
                  "GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_REQUESTS_JITTER", "GUNICORN_BIND"):
         monkeypatch.delenv(name, raising=False)
-    config = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+    config = runpy.run_path(str(PROJECT_DIR / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"], config["threads"], config["timeout"]) == ("0.0.0.0:8000", 2, 1, 30)
     assert (config["graceful_timeout"], config["max_requests"], config["max_requests_jitter"]) == (30, 1000, 100)

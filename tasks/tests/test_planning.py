@@ -13,20 +13,16 @@ LINK_NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
 NOW = datetime.now(timezone.utc)
 
 
-@pytest.fixture
-def client(auth_client):
-    return auth_client(USER)
-
 
 def titles(response):
     assert response.status_code == 200, response.content
     return [task["title"] for task in response.json()]
 
 
-def walk(client, url):
+def walk(user_client, url):
     seen = []
     while url:
-        response = client.get(url)
+        response = user_client.get(url)
         seen += titles(response)
         url = LINK_NEXT.match(response["Link"])["url"] if "Link" in response else None
     return seen
@@ -34,19 +30,19 @@ def walk(client, url):
 
 # --- fields ---------------------------------------------------------------------------------
 
-def test_new_fields_have_defaults(client):
-    body = client.post("/api/tasks", {"title": "t"}, format="json").json()
+def test_new_fields_have_defaults(user_client):
+    body = user_client.post("/api/tasks", {"title": "t"}, format="json").json()
     assert (body["priority"], body["due_at"], body["tags"], body["version"]) == ("medium", None, [], 1)
 
 
-def test_priority_is_stored_so_that_it_sorts(client):
-    client.post("/api/tasks", {"title": "t", "priority": "high"}, format="json")
+def test_priority_is_stored_so_that_it_sorts(user_client):
+    user_client.post("/api/tasks", {"title": "t", "priority": "high"}, format="json")
     assert Task.objects.get().priority == Priority.HIGH == 3
 
 
 @pytest.mark.parametrize("value", ["urgent", "HIGH", 3, None, ""])
-def test_unknown_priority_is_400(client, value):
-    response = client.post("/api/tasks", {"title": "t", "priority": value}, format="json")
+def test_unknown_priority_is_400(user_client, value):
+    response = user_client.post("/api/tasks", {"title": "t", "priority": value}, format="json")
     assert response.status_code == 400
     assert "priority" in response.json()
 
@@ -61,21 +57,21 @@ def test_unknown_priority_is_400(client, value):
     ],
     ids=["utc", "offset", "date-only-means-end-of-day-utc", "null"],
 )
-def test_due_at_accepts_offsets_and_dates(client, value, stored):
-    body = client.post("/api/tasks", {"title": "t", "due_at": value}, format="json").json()
+def test_due_at_accepts_offsets_and_dates(user_client, value, stored):
+    body = user_client.post("/api/tasks", {"title": "t", "due_at": value}, format="json").json()
     assert Task.objects.get().due_at == stored
     assert body["due_at"] == (stored.isoformat().replace("+00:00", "Z") if stored else None)
 
 
 @pytest.mark.parametrize("value", ["2026-12-01T17:30:00", "2026-13-01", "tomorrow", 1764607800, "2026-02-30"])
-def test_due_at_without_offset_or_invalid_is_400(client, value):
-    response = client.post("/api/tasks", {"title": "t", "due_at": value}, format="json")
+def test_due_at_without_offset_or_invalid_is_400(user_client, value):
+    response = user_client.post("/api/tasks", {"title": "t", "due_at": value}, format="json")
     assert response.status_code == 400
     assert "due_at" in response.json()
 
 
-def test_tags_are_trimmed_deduplicated_ignoring_case_and_kept_in_order(client):
-    body = client.post("/api/tasks", {"title": "t", "tags": [" Work ", "home", "work", "HOME", "Zeta"]}, format="json").json()
+def test_tags_are_trimmed_deduplicated_ignoring_case_and_kept_in_order(user_client):
+    body = user_client.post("/api/tasks", {"title": "t", "tags": [" Work ", "home", "work", "HOME", "Zeta"]}, format="json").json()
     assert body["tags"] == ["Work", "home", "Zeta"]
     assert Task.objects.get().tag_keys == {"work": True, "home": True, "zeta": True}
 
@@ -85,28 +81,28 @@ def test_tags_are_trimmed_deduplicated_ignoring_case_and_kept_in_order(client):
     [[f"t{i}" for i in range(21)], ["x" * 33], [""], ["  "], [1], "work", [["nested"]], ["nul\x00"]],
     ids=["21-tags", "33-chars", "empty", "blank", "number", "not-a-list", "nested", "nul"],
 )
-def test_invalid_tags_are_400(client, tags):
-    response = client.post("/api/tasks", {"title": "t", "tags": tags}, format="json")
+def test_invalid_tags_are_400(user_client, tags):
+    response = user_client.post("/api/tasks", {"title": "t", "tags": tags}, format="json")
     assert response.status_code == 400
     assert "tags" in response.json()
 
 
-def test_twenty_tags_of_32_characters_are_accepted(client):
+def test_twenty_tags_of_32_characters_are_accepted(user_client):
     tags = [f"{i:02d}" + "x" * 30 for i in range(20)]
-    assert client.post("/api/tasks", {"title": "t", "tags": tags}, format="json").json()["tags"] == tags
+    assert user_client.post("/api/tasks", {"title": "t", "tags": tags}, format="json").json()["tags"] == tags
 
 
-def test_patching_tags_updates_their_keys(client, make_task):
+def test_patching_tags_updates_their_keys(user_client, make_task):
     task = make_task(USER, tags=["old"])
-    client.patch(f"/api/tasks/{task.id}", {"tags": ["New"]}, format="json")
+    user_client.patch(f"/api/tasks/{task.id}", {"tags": ["New"]}, format="json")
     task.refresh_from_db()
     assert (task.tags, task.tag_keys) == (["New"], {"new": True})
 
 
-def test_core_contract_requests_still_work_unchanged(client):
-    created = client.post("/api/tasks", {"title": "t", "description": "d"}, format="json")
+def test_core_contract_requests_still_work_unchanged(user_client):
+    created = user_client.post("/api/tasks", {"title": "t", "description": "d"}, format="json")
     assert created.status_code == 201
-    put = client.put(f"/api/tasks/{created.json()['id']}", {"title": "u", "description": "e"}, format="json")
+    put = user_client.put(f"/api/tasks/{created.json()['id']}", {"title": "u", "description": "e"}, format="json")
     assert put.status_code == 200
     assert put.json()["priority"] == "medium"
 
@@ -148,19 +144,19 @@ def planned(make_task):
         ("priority=high&completed=false&tag=work", {"report"}),
     ],
 )
-def test_each_filter_alone_and_combined_stays_in_the_owners_scope(client, planned, query, expected):
-    assert set(titles(client.get(f"/api/tasks?{query}"))) == expected
+def test_each_filter_alone_and_combined_stays_in_the_owners_scope(user_client, planned, query, expected):
+    assert set(titles(user_client.get(f"/api/tasks?{query}"))) == expected
 
 
-def test_created_after_and_updated_since_serve_syncing_clients(client, make_task):
+def test_created_after_and_updated_since_serve_syncing_clients(user_client, make_task):
     old = make_task(USER, title="old")
     Task.objects.filter(pk=old.pk).update(created_at=NOW - timedelta(days=5), updated_at=NOW - timedelta(days=5))
     make_task(USER, title="new")
     since = (NOW - timedelta(days=1)).isoformat().replace("+00:00", "Z")
-    assert titles(client.get(f"/api/tasks?created_after={since}")) == ["new"]
-    assert titles(client.get(f"/api/tasks?updated_since={since}")) == ["new"]
-    client.patch(f"/api/tasks/{old.id}", {"title": "old, edited"}, format="json")
-    assert set(titles(client.get(f"/api/tasks?updated_since={since}"))) == {"new", "old, edited"}
+    assert titles(user_client.get(f"/api/tasks?created_after={since}")) == ["new"]
+    assert titles(user_client.get(f"/api/tasks?updated_since={since}")) == ["new"]
+    user_client.patch(f"/api/tasks/{old.id}", {"title": "old, edited"}, format="json")
+    assert set(titles(user_client.get(f"/api/tasks?updated_since={since}"))) == {"new", "old, edited"}
 
 
 @pytest.mark.parametrize(
@@ -179,14 +175,14 @@ def test_created_after_and_updated_since_serve_syncing_clients(client, make_task
         ("ordering=title,-title", "ordering"),
     ],
 )
-def test_invalid_filter_values_are_400_naming_the_parameter(client, planned, query, parameter):
-    response = client.get(f"/api/tasks?{query}")
+def test_invalid_filter_values_are_400_naming_the_parameter(user_client, planned, query, parameter):
+    response = user_client.get(f"/api/tasks?{query}")
     assert response.status_code == 400
     assert parameter in response.json()
 
 
-def test_unknown_ordering_names_the_allowed_fields(client):
-    message = client.get("/api/tasks?ordering=colour").json()["ordering"][0]
+def test_unknown_ordering_names_the_allowed_fields(user_client):
+    message = user_client.get("/api/tasks?ordering=colour").json()["ordering"][0]
     for field in ("created_at", "updated_at", "due_at", "priority", "title"):
         assert field in message
 
@@ -216,45 +212,45 @@ def ordered(make_task):
         ("updated_at", ["a", "b", "c", "d", "e"]),
     ],
 )
-def test_ordering_alone_and_combined(client, ordered, ordering, expected):
-    assert titles(client.get(f"/api/tasks?ordering={ordering}")) == expected
+def test_ordering_alone_and_combined(user_client, ordered, ordering, expected):
+    assert titles(user_client.get(f"/api/tasks?ordering={ordering}")) == expected
 
 
 @pytest.mark.parametrize("ordering", ["title", "-due_at", "due_at", "-priority,due_at", "priority,-title", "updated_at"])
 @pytest.mark.parametrize("limit", [1, 2, 3])
-def test_paging_visits_each_match_once_in_every_ordering(client, ordered, ordering, limit):
-    everything = titles(client.get(f"/api/tasks?ordering={ordering}"))
-    assert walk(client, f"/api/tasks?ordering={ordering}&limit={limit}") == everything
+def test_paging_visits_each_match_once_in_every_ordering(user_client, ordered, ordering, limit):
+    everything = titles(user_client.get(f"/api/tasks?ordering={ordering}"))
+    assert walk(user_client, f"/api/tasks?ordering={ordering}&limit={limit}") == everything
 
 
-def test_paging_works_with_filters_and_ordering_together(client, make_task):
+def test_paging_works_with_filters_and_ordering_together(user_client, make_task):
     for i in range(30):
         make_task(USER, title=f"t{i:02d}", priority=Priority.HIGH if i % 3 else Priority.LOW, tags=["work"] if i % 2 else [])
     query = "priority=high&tag=work&ordering=-priority,title"
-    everything = titles(client.get(f"/api/tasks?{query}"))
+    everything = titles(user_client.get(f"/api/tasks?{query}"))
     assert len(everything) == 10
-    assert walk(client, f"/api/tasks?{query}&limit=3") == everything
+    assert walk(user_client, f"/api/tasks?{query}&limit=3") == everything
 
 
-def test_a_cursor_from_another_ordering_is_400(client, ordered):
-    link = client.get("/api/tasks?ordering=title&limit=2")["Link"]
+def test_a_cursor_from_another_ordering_is_400(user_client, ordered):
+    link = user_client.get("/api/tasks?ordering=title&limit=2")["Link"]
     cursor = re.search(r"cursor=([^&>]+)", link)[1]
-    response = client.get(f"/api/tasks?ordering=-due_at&cursor={cursor}")
+    response = user_client.get(f"/api/tasks?ordering=-due_at&cursor={cursor}")
     assert response.status_code == 400
     assert "cursor" in response.json()
 
 
-def test_tasks_created_while_paging_by_priority_never_repeat_or_shift(client, make_task):
+def test_tasks_created_while_paging_by_priority_never_repeat_or_shift(user_client, make_task):
     for i in range(9):
         make_task(USER, title=f"t{i}", priority=[Priority.LOW, Priority.MEDIUM, Priority.HIGH][i % 3])
-    everything = titles(client.get("/api/tasks?ordering=-priority"))
-    first = client.get("/api/tasks?ordering=-priority&limit=4")
+    everything = titles(user_client.get("/api/tasks?ordering=-priority"))
+    first = user_client.get("/api/tasks?ordering=-priority&limit=4")
     seen = titles(first)
     url = LINK_NEXT.match(first["Link"])["url"]
     for j in range(3):
         make_task(USER, title=f"new{j}", priority=Priority.HIGH)  # sorts before the cursor: not shown
         make_task(USER, title=f"late{j}", priority=Priority.LOW)  # sorts after it: shown once
-    seen += walk(client, url)
+    seen += walk(user_client, url)
     assert len(seen) == len(set(seen))
     assert [t for t in seen if not t.startswith(("new", "late"))] == everything
     assert sorted(t for t in seen if t.startswith("late")) == ["late0", "late1", "late2"]
@@ -262,10 +258,10 @@ def test_tasks_created_while_paging_by_priority_never_repeat_or_shift(client, ma
 
 # --- stats ----------------------------------------------------------------------------------
 
-def test_stats_count_the_callers_tasks_only(client, planned, django_assert_max_num_queries):
-    client.get("/api/tasks")  # warm the key cache
+def test_stats_count_the_callers_tasks_only(user_client, planned, django_assert_max_num_queries):
+    user_client.get("/api/tasks")  # warm the key cache
     with django_assert_max_num_queries(2):
-        response = client.get("/api/tasks/stats")
+        response = user_client.get("/api/tasks/stats")
     assert response.status_code == 200
     assert response.json() == {
         "total": 4,

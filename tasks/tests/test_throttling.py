@@ -4,7 +4,7 @@ import uuid
 import pytest
 import redis
 
-from .live import Gunicorn, call, database_url, in_ci, require_postgresql
+from .live import Gunicorn, app_env, call, in_ci, require_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +72,7 @@ def test_unreachable_redis_lets_requests_through(auth_client, limited, settings)
 def test_redis_counter_is_shared_by_gunicorn_workers(transactional_db, jwks_server, make_token):
     require_postgresql()
     require_redis()
-    env = {
-        "DATABASE_URL": database_url(),
-        "BETTER_AUTH_URL": jwks_server.origin,
-        "REDIS_URL": REDIS_URL,
-        "API_USER_THROTTLE_RATE": "10/minute",
-    }
+    env = app_env(jwks_server, REDIS_URL=REDIS_URL, API_USER_THROTTLE_RATE="10/minute")
     token = make_token(f"user-{uuid.uuid4().hex}")
     with Gunicorn(env, workers=3, threads=1) as server:
         statuses = [call("GET", f"{server.url}/api/tasks", token=token)[0] for _ in range(16)]

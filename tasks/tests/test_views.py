@@ -25,35 +25,31 @@ def slash(request):
     return request.param
 
 
-@pytest.fixture
-def client(auth_client):
-    return auth_client(USER)
-
 
 def parse_utc(value):
     assert value.endswith("Z"), value
     return datetime.fromisoformat(value)
 
 
-def test_list_returns_empty_array_when_user_has_no_tasks(client, prefix, slash):
-    response = client.get(f"{prefix}{slash}")
+def test_list_returns_empty_array_when_user_has_no_tasks(user_client, prefix, slash):
+    response = user_client.get(f"{prefix}{slash}")
     assert response.status_code == 200
     assert response.json() == []
     assert "Link" not in response
 
 
-def test_list_returns_only_callers_tasks_newest_first(client, make_task, prefix, slash):
+def test_list_returns_only_callers_tasks_newest_first(user_client, make_task, prefix, slash):
     older = make_task(USER, title="older")
     newer = make_task(USER, title="newer")
     make_task("user-b", title="not mine")
-    response = client.get(f"{prefix}{slash}")
+    response = user_client.get(f"{prefix}{slash}")
     assert response.status_code == 200
     assert [task["id"] for task in response.json()] == [newer.id, older.id]
     assert set(response.json()[0]) >= TASK_KEYS
 
 
-def test_create_returns_201_task_and_location(client, prefix, slash):
-    response = client.post(f"{prefix}{slash}", {"title": "  Buy milk  ", "description": "2 litres"}, format="json")
+def test_create_returns_201_task_and_location(user_client, prefix, slash):
+    response = user_client.post(f"{prefix}{slash}", {"title": "  Buy milk  ", "description": "2 litres"}, format="json")
     assert response.status_code == 201
     body = response.json()
     assert set(body) >= TASK_KEYS
@@ -67,8 +63,8 @@ def test_create_returns_201_task_and_location(client, prefix, slash):
     assert Task.objects.get(pk=body["id"]).user_id == USER
 
 
-def test_create_ignores_read_only_fields(client):
-    response = client.post(
+def test_create_ignores_read_only_fields(user_client):
+    response = user_client.post(
         "/api/tasks",
         {"title": "t", "id": 999999, "user_id": "someone-else", "created_at": "2000-01-01T00:00:00Z"},
         format="json",
@@ -80,76 +76,76 @@ def test_create_ignores_read_only_fields(client):
     assert task.created_at.year != 2000
 
 
-def test_create_stores_null_description_as_empty_string(client):
-    response = client.post("/api/tasks", {"title": "t", "description": None}, format="json")
+def test_create_stores_null_description_as_empty_string(user_client):
+    response = user_client.post("/api/tasks", {"title": "t", "description": None}, format="json")
     assert response.status_code == 201
     assert response.json()["description"] == ""
     assert Task.objects.get().description == ""
 
 
-def test_retrieve_returns_task(client, make_task, prefix, slash):
+def test_retrieve_returns_task(user_client, make_task, prefix, slash):
     task = make_task(USER, title="mine")
-    response = client.get(f"{prefix}/{task.id}{slash}")
+    response = user_client.get(f"{prefix}/{task.id}{slash}")
     assert response.status_code == 200
     assert response.json()["title"] == "mine"
     assert response.json()["id"] == task.id
 
 
-def test_put_replaces_title_and_description(client, make_task, prefix, slash):
+def test_put_replaces_title_and_description(user_client, make_task, prefix, slash):
     task = make_task(USER, title="old", description="old text")
-    response = client.put(f"{prefix}/{task.id}{slash}", {"title": "new", "description": "new text"}, format="json")
+    response = user_client.put(f"{prefix}/{task.id}{slash}", {"title": "new", "description": "new text"}, format="json")
     assert response.status_code == 200
     task.refresh_from_db()
     assert (task.title, task.description) == ("new", "new text")
     assert response.json()["title"] == "new"
 
 
-def test_put_requires_title(client, make_task):
+def test_put_requires_title(user_client, make_task):
     task = make_task(USER, title="old")
-    response = client.put(f"/api/tasks/{task.id}", {"description": "x"}, format="json")
+    response = user_client.put(f"/api/tasks/{task.id}", {"description": "x"}, format="json")
     assert response.status_code == 400
     assert "title" in response.json()
     task.refresh_from_db()
     assert task.title == "old"
 
 
-def test_patch_updates_only_given_fields(client, make_task, prefix, slash):
+def test_patch_updates_only_given_fields(user_client, make_task, prefix, slash):
     task = make_task(USER, title="keep", description="old")
-    response = client.patch(f"{prefix}/{task.id}{slash}", {"completed": True}, format="json")
+    response = user_client.patch(f"{prefix}/{task.id}{slash}", {"completed": True}, format="json")
     assert response.status_code == 200
     task.refresh_from_db()
     assert (task.title, task.description, task.completed) == ("keep", "old", True)
 
 
-def test_update_refreshes_updated_at(client, make_task):
+def test_update_refreshes_updated_at(user_client, make_task):
     task = make_task(USER)
     before = task.updated_at
-    response = client.patch(f"/api/tasks/{task.id}", {"title": "renamed"}, format="json")
+    response = user_client.patch(f"/api/tasks/{task.id}", {"title": "renamed"}, format="json")
     assert parse_utc(response.json()["updated_at"]) > before
 
 
-def test_delete_returns_204_and_removes_task(client, make_task, prefix, slash):
+def test_delete_returns_204_and_removes_task(user_client, make_task, prefix, slash):
     task = make_task(USER)
-    response = client.delete(f"{prefix}/{task.id}{slash}")
+    response = user_client.delete(f"{prefix}/{task.id}{slash}")
     assert response.status_code == 204
     assert response.content == b""
     assert not Task.objects.filter(pk=task.id).exists()
 
 
-def test_complete_flips_completed_without_a_body(client, make_task, prefix, slash):
+def test_complete_flips_completed_without_a_body(user_client, make_task, prefix, slash):
     task = make_task(USER)
-    first = client.patch(f"{prefix}/{task.id}/complete{slash}")
+    first = user_client.patch(f"{prefix}/{task.id}/complete{slash}")
     assert first.status_code == 200
     assert first.json()["completed"] is True
-    second = client.patch(f"{prefix}/{task.id}/complete{slash}")
+    second = user_client.patch(f"{prefix}/{task.id}/complete{slash}")
     assert second.json()["completed"] is False
     task.refresh_from_db()
     assert task.completed is False
 
 
-def test_complete_refreshes_updated_at(client, make_task):
+def test_complete_refreshes_updated_at(user_client, make_task):
     task = make_task(USER)
-    response = client.patch(f"/api/tasks/{task.id}/complete")
+    response = user_client.patch(f"/api/tasks/{task.id}/complete")
     assert parse_utc(response.json()["updated_at"]) > task.updated_at
 
 
@@ -171,70 +167,70 @@ def test_complete_refreshes_updated_at(client, make_task):
         ({"title": "ok", "completed": "maybe"}, "completed"),
     ],
 )
-def test_create_rejects_invalid_fields_with_400_naming_the_field(client, body, field):
+def test_create_rejects_invalid_fields_with_400_naming_the_field(user_client, body, field):
     # json.dumps spells a lone surrogate as an escape, as a real client would.
-    response = client.post("/api/tasks", json.dumps(body), content_type="application/json")
+    response = user_client.post("/api/tasks", json.dumps(body), content_type="application/json")
     assert response.status_code == 400
     assert field in response.json()
     assert not Task.objects.exists()
 
 
-def test_title_limit_counts_characters_not_bytes(client):
+def test_title_limit_counts_characters_not_bytes(user_client):
     title = "é" * 200
-    response = client.post("/api/tasks", {"title": title}, format="json")
+    response = user_client.post("/api/tasks", {"title": title}, format="json")
     assert response.status_code == 201
     assert Task.objects.get().title == title
 
 
-def test_invalid_json_is_400(client):
-    response = client.post("/api/tasks", "{not json", content_type="application/json")
+def test_invalid_json_is_400(user_client):
+    response = user_client.post("/api/tasks", "{not json", content_type="application/json")
     assert response.status_code == 400
     assert "detail" in response.json()
 
 
-def test_json_array_body_is_400(client):
-    response = client.post("/api/tasks", [{"title": "t"}], format="json")
+def test_json_array_body_is_400(user_client):
+    response = user_client.post("/api/tasks", [{"title": "t"}], format="json")
     assert response.status_code == 400
     assert response.json()
 
 
-def test_wrong_content_type_is_415(client):
-    response = client.post("/api/tasks", "title=t", content_type="application/x-www-form-urlencoded")
+def test_wrong_content_type_is_415(user_client):
+    response = user_client.post("/api/tasks", "title=t", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
     assert "detail" in response.json()
 
 
-def test_unsupported_method_is_405(client, make_task):
+def test_unsupported_method_is_405(user_client, make_task):
     task = make_task(USER)
-    assert client.delete("/api/tasks").status_code == 405
-    response = client.get(f"/api/tasks/{task.id}/complete")
+    assert user_client.delete("/api/tasks").status_code == 405
+    response = user_client.get(f"/api/tasks/{task.id}/complete")
     assert response.status_code == 405
     assert "detail" in response.json()
 
 
 @pytest.mark.parametrize("path", ["/api/nope", "/api/tasks/abc", "/api/tasks/1/nope", "/api/"])
-def test_unknown_api_url_is_json_404(client, path):
-    response = client.get(path)
+def test_unknown_api_url_is_json_404(user_client, path):
+    response = user_client.get(path)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["detail"]
 
 
 @pytest.mark.parametrize("task_id", ["0", "-1", "99999999999999999999999", "9223372036854775808"])
-def test_out_of_range_ids_are_404_not_500(client, task_id):
-    response = client.get(f"/api/tasks/{task_id}")
+def test_out_of_range_ids_are_404_not_500(user_client, task_id):
+    response = user_client.get(f"/api/tasks/{task_id}")
     assert response.status_code == 404
     assert response.json()["detail"]
 
 
-def test_missing_task_is_404(client):
-    response = client.get("/api/tasks/424242")
+def test_missing_task_is_404(user_client):
+    response = user_client.get("/api/tasks/424242")
     assert response.status_code == 404
     assert response.json() == {"detail": "No Task matches the given query."}
 
 
-def test_post_to_slashless_url_is_not_redirected(client):
-    response = client.post("/api/tasks", {"title": "t"}, format="json")
+def test_post_to_slashless_url_is_not_redirected(user_client):
+    response = user_client.post("/api/tasks", {"title": "t"}, format="json")
     assert response.status_code == 201
     assert Task.objects.count() == 1
 

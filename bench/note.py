@@ -97,7 +97,7 @@ def results_lines(measurements, chart_name):
 def target_lines(measurements, plans, soak_readings):
     rows = [(t, f, verdict(h)) for t, f, h in target_rows(measurements, plans, soak_readings)]
     return [
-        "## Targets (issue 5)", "", markdown_table(["target", "measured", "verdict"], rows), "",
+        "## Targets", "", markdown_table(["target", "measured", "verdict"], rows), "",
         "Queries per request (list 1, retrieve 1, create 1, update 2, toggle and delete at most 2) are",
         "asserted by `tasks/tests/test_query_counts.py` in the normal suite.",
         "",

@@ -6,7 +6,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from .load import committed_transactions, run_wrk
-from .seed import REGULAR_USER, seed_delete_pool
+from .seed import BIG_USER, REGULAR_USER, seed_delete_pool
 from .servers import Gunicorn
 
 BIG_PAGE_SIZE = 50
@@ -16,21 +16,32 @@ WARMUP_POOL_SHARE = 0.1
 
 @dataclass(frozen=True)
 class Scenario:
+    """One load: its wrk script, and what it needs and is held to, as data."""
+
     name: str
     script: str
     description: str
+    # Requests as the user with the most tasks, from their first page or from `deep_position`.
+    big_user: bool = False
+    deep: bool = False
+    # Each request deletes a task of a pool seeded before the run.
+    deletes: bool = False
+    # The service must reach this share of the floor's requests/s.
+    floor_share_target: float | None = None
 
 
+MIX = Scenario("mix", "mix.lua", "70 % list, 10 % each of create, toggle, update")
 SCENARIOS = [
-    Scenario("list", "list.lua", "GET /api/tasks?limit=50, a random user of 50 tasks"),
-    Scenario("list-big-first", "list_big.lua", "first page of 50 of the user with the most tasks"),
-    Scenario("list-big-deep", "list_big.lua", "a page of 50 deep in that user's tasks (cursor)"),
-    Scenario("retrieve", "retrieve.lua", "GET /api/tasks/{id}, a random user's task"),
-    Scenario("create", "create.lua", "POST /api/tasks"),
-    Scenario("update", "update.lua", "PUT /api/tasks/{id}, all fields"),
-    Scenario("toggle", "toggle.lua", "PATCH /api/tasks/{id}/complete"),
-    Scenario("delete", "delete.lua", "DELETE /api/tasks/{id}, each task once"),
-    Scenario("mix", "mix.lua", "70 % list, 10 % each of create, toggle, update"),
+    Scenario("list", "list.lua", "GET /api/tasks?limit=50, a random user of 50 tasks", floor_share_target=0.60),
+    Scenario("list-big-first", "list_big.lua", "first page of 50 of the user with the most tasks", big_user=True),
+    Scenario("list-big-deep", "list_big.lua", "a page of 50 deep in that user's tasks (cursor)", big_user=True,
+             deep=True),
+    Scenario("retrieve", "retrieve.lua", "GET /api/tasks/{id}, a random user's task", floor_share_target=0.70),
+    Scenario("create", "create.lua", "POST /api/tasks", floor_share_target=0.70),
+    Scenario("update", "update.lua", "PUT /api/tasks/{id}, all fields", floor_share_target=0.70),
+    Scenario("toggle", "toggle.lua", "PATCH /api/tasks/{id}/complete", floor_share_target=0.70),
+    Scenario("delete", "delete.lua", "DELETE /api/tasks/{id}, each task once", deletes=True),
+    MIX,
 ]
 SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
@@ -50,53 +61,48 @@ class Measurement:
 
 @dataclass
 class Run:
-    """Everything a measurement needs to know about this run."""
+    """A seeded run: its options, and what seeding gave (token files, the big user's token, ids)."""
 
-    database_url: str
+    options: object
     tokens_file: str
     big_tokens_file: str
-    big_user: str
     big_token: str
     first_task_id: int
-    tasks_per_user: int
-    users: int
     deep_position: int
-    delete_pool: int
-    seconds: int
-    warmup_seconds: int
-    threads: int
-    connections: int
-    workers: int
-    worker_threads: int
 
     def wrk(self, server, script, env, seconds):
         return run_wrk(
-            server.url, script, env, seconds=seconds, threads=self.threads, connections=self.connections
+            server.url, script, env, seconds=seconds, threads=self.options.threads,
+            connections=self.options.connections,
         )
+
+    def gunicorn(self, app):
+        return Gunicorn(app, workers=self.options.workers, threads=self.options.worker_threads)
 
 
 def base_env(run, app):
     return {
         "BENCH_TOKENS": run.tokens_file,
         "BENCH_FIRST_TASK_ID": str(run.first_task_id),
-        "BENCH_TASKS_PER_USER": str(run.tasks_per_user),
+        "BENCH_TASKS_PER_USER": str(run.options.tasks_per_user),
         "BENCH_HEADER_AUTH": "1" if app.header_auth else "0",
     }
 
 
 def measure(run, app, scenario):
     """Starts the app, warms it with the scenario, measures it, stops it, counts its transactions."""
-    pool = seed_delete_pool(run.database_url, run.users, run.delete_pool) if scenario.name == "delete" else None
-    before = committed_transactions(run.database_url)
-    with Gunicorn(app, workers=run.workers, threads=run.worker_threads) as server:
+    options = run.options
+    pool = seed_delete_pool(options.database_url, options.users, options.delete_pool) if scenario.deletes else None
+    before = committed_transactions(options.database_url)
+    with run.gunicorn(app) as server:
         env, setup_requests = scenario_env(run, app, scenario, server)
-        warm_env, measured_env = split_pool(env, pool, run.delete_pool)
-        warm = run.wrk(server, scenario.script, warm_env, run.warmup_seconds)
+        warm_env, measured_env = split_pool(env, pool, options.delete_pool)
+        warm = run.wrk(server, scenario.script, warm_env, options.warmup_seconds)
         cpu_before = server.worker_cpu_seconds()
-        result = run.wrk(server, scenario.script, measured_env, run.seconds)
+        result = run.wrk(server, scenario.script, measured_env, options.seconds)
         cpu_ms = 1000 * (server.worker_cpu_seconds() - cpu_before)
         rss = server.worker_rss_bytes()
-    transactions = committed_transactions(run.database_url) - before
+    transactions = committed_transactions(options.database_url) - before
     return Measurement(
         app=app.name,
         scenario=scenario.name,
@@ -104,19 +110,17 @@ def measure(run, app, scenario):
         queries_per_request=transactions / (setup_requests + warm.requests + result.requests),
         worker_cpu_ms_per_request=cpu_ms / result.requests,
         worker_rss_bytes=rss,
-        pool_shortfall=pool is not None and result.requests > run.delete_pool * (1 - WARMUP_POOL_SHARE),
+        pool_shortfall=pool is not None and result.requests > options.delete_pool * (1 - WARMUP_POOL_SHARE),
     )
 
 
 def scenario_env(run, app, scenario, server):
     """The scenario's BENCH_* variables, and how many requests preparing them took."""
     env = base_env(run, app)
-    if scenario.name == "list-big-first":
-        return {**env, "BENCH_TOKENS": run.big_tokens_file, "BENCH_PATH": f"/api/tasks?limit={BIG_PAGE_SIZE}"}, 0
-    if scenario.name == "list-big-deep":
-        path, walked = deep_page_path(run, app, server)
-        return {**env, "BENCH_TOKENS": run.big_tokens_file, "BENCH_PATH": path}, walked
-    return env, 0
+    if not scenario.big_user:
+        return env, 0
+    path, walked = deep_page_path(run, app, server) if scenario.deep else (f"/api/tasks?limit={BIG_PAGE_SIZE}", 0)
+    return {**env, "BENCH_TOKENS": run.big_tokens_file, "BENCH_PATH": path}, walked
 
 
 def split_pool(env, pool, pool_size):
@@ -147,7 +151,7 @@ def deep_page_path(run, app, server):
 
 def big_user_headers(run, app):
     if app.header_auth:
-        return {"X-Bench-User": run.big_user}
+        return {"X-Bench-User": BIG_USER}
     return {"Authorization": f"Bearer {run.big_token}"}
 
 
@@ -191,15 +195,15 @@ def check_floor_answers_like(run, floor, service):
 def soak(run, app, seconds, samples=10):
     """The mix for `seconds` on one app; worker RSS sampled `samples` times along the way (bytes)."""
     readings = []
-    with Gunicorn(app, workers=run.workers, threads=run.worker_threads) as server:
+    with run.gunicorn(app) as server:
         env = base_env(run, app)
-        run.wrk(server, "mix.lua", env, run.warmup_seconds)
+        run.wrk(server, MIX.script, env, run.options.warmup_seconds)
         readings.append(max(server.worker_rss_bytes()))
         stop = threading.Event()
         sampler = threading.Thread(target=sample_rss, args=(server, seconds / samples, readings, stop))
         sampler.start()
         try:
-            result = run.wrk(server, "mix.lua", env, seconds)
+            result = run.wrk(server, MIX.script, env, seconds)
         finally:
             stop.set()
             sampler.join()

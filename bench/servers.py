@@ -1,4 +1,4 @@
-"""The processes a run needs: a JWKS on 127.0.0.1, tokens it signs, and gunicorn-served apps."""
+"""The apps a run serves: gunicorn on a free loopback port, and what /proc says about its workers."""
 import os
 import socket
 import subprocess
@@ -8,40 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jwt
-
-from tasks.tests.keys import JWKSServer, SigningKey
-
 from .paths import PROJECT_DIR
-
-
-class TokenIssuer:
-    """Better Auth's side of a run: one EdDSA key, published as a JWKS, signing tokens."""
-
-    def __init__(self, lifetime_seconds):
-        self.key = SigningKey("EdDSA")
-        self.lifetime_seconds = lifetime_seconds
-        self.jwks = JWKSServer()
-        self.jwks.reset([self.key])
-
-    @property
-    def origin(self):
-        return self.jwks.origin
-
-    def token_for(self, user_id):
-        now = int(time.time())
-        claims = {
-            "sub": user_id, "id": user_id, "email": f"{user_id}@example.com", "name": user_id,
-            "iat": now, "exp": now + self.lifetime_seconds, "iss": self.origin, "aud": self.origin,
-        }
-        return jwt.encode(claims, self.key.private_key, algorithm="EdDSA", headers={"kid": self.key.kid})
-
-    def __enter__(self):
-        self.jwks.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.jwks.stop()
 
 
 def free_port():

@@ -10,7 +10,7 @@ from .note import machine_info, write_note
 from .paths import PROJECT_DIR
 from .plans import page_plans
 from .report import HEADERS, table_rows, target_rows, text_table, verdict, write_chart
-from .scenarios import BIG_PAGE_SIZE, SCENARIOS, Run, check_floor_answers_like, measure, soak
+from .scenarios import BIG_PAGE_SIZE, MIX, SCENARIOS, Run, check_floor_answers_like, measure, soak
 from .seed import BIG_USER, REGULAR_USER, SeedPlan, migrate, recreate_database, row_count, seed
 from .servers import App
 
@@ -20,8 +20,8 @@ SECONDS_TO_START_AND_STOP = 6
 class BenchSession:
     """Seeds, measures and reports; `issuer` signs the tokens and serves their JWKS."""
 
-    def __init__(self, args, workdir, issuer, emit):
-        self.args = args
+    def __init__(self, options, workdir, issuer, emit):
+        self.options = options
         self.workdir = workdir
         self.issuer = issuer
         self.emit = emit
@@ -30,11 +30,11 @@ class BenchSession:
         self.plans = {}
         self.breakdown = {}
         self.soak_readings = []
-        self.seed_plan = SeedPlan(args.users, args.tasks_per_user, args.big_user_tasks, args.total_rows)
+        self.seed_plan = SeedPlan(options.users, options.tasks_per_user, options.big_user_tasks, options.total_rows)
 
     def app_env(self, settings_module="taskapi.settings"):
         return {
-            "DATABASE_URL": self.args.database_url,
+            "DATABASE_URL": self.options.database_url,
             "BETTER_AUTH_URL": self.issuer.origin,
             "DJANGO_SETTINGS_MODULE": settings_module,
             "DJANGO_DEBUG": "0",
@@ -45,39 +45,33 @@ class BenchSession:
             "PYTHONPATH": str(PROJECT_DIR),
         }
 
-    def apps(self, scenario_name):
-        apps = [
+    def floor_and_service(self):
+        return [
             App("floor", "bench.floor_app:application", self.app_env()),
             App("service", "taskapi.wsgi", self.app_env()),
         ]
-        if scenario_name in self.args.noauth_scenarios.split(","):
+
+    def apps(self, scenario):
+        """The floor and the service; and the service with a trusted header for the auth-off scenarios."""
+        apps = self.floor_and_service()
+        if scenario.name in self.options.noauth_scenarios.split(","):
             apps.append(App("service-noauth", "taskapi.wsgi", self.app_env("bench.settings_noauth"), header_auth=True))
         return apps
 
     def prepare_database(self):
         started = time.monotonic()
-        self.emit(f"seeding {self.args.database_url}: {self.seed_plan}")
-        recreate_database(self.args.database_url)
+        self.emit(f"seeding {self.options.database_url}: {self.seed_plan}")
+        recreate_database(self.options.database_url)
         migrate(self.app_env())
-        regular = seed(self.args.database_url, self.seed_plan)
-        self.emit(f"seeded {row_count(self.args.database_url):,} rows in {time.monotonic() - started:.0f} s")
+        regular = seed(self.options.database_url, self.seed_plan)
+        self.emit(f"seeded {row_count(self.options.database_url):,} rows in {time.monotonic() - started:.0f} s")
         self.run = Run(
-            database_url=self.args.database_url,
-            tokens_file=self.write_tokens("tokens.txt", [REGULAR_USER.format(k) for k in range(self.args.users)]),
+            options=self.options,
+            tokens_file=self.write_tokens("tokens.txt", [REGULAR_USER.format(k) for k in range(self.options.users)]),
             big_tokens_file=self.write_tokens("big-token.txt", [BIG_USER]),
-            big_user=BIG_USER,
             big_token=self.issuer.token_for(BIG_USER),
             first_task_id=regular.first_id,
-            tasks_per_user=self.args.tasks_per_user,
-            users=self.args.users,
-            deep_position=min(self.args.deep_position, self.args.big_user_tasks - BIG_PAGE_SIZE),
-            delete_pool=self.args.delete_pool,
-            seconds=self.args.seconds,
-            warmup_seconds=self.args.warmup_seconds,
-            threads=self.args.threads,
-            connections=self.args.connections,
-            workers=self.args.workers,
-            worker_threads=self.args.worker_threads,
+            deep_position=min(self.options.deep_position, self.options.big_user_tasks - BIG_PAGE_SIZE),
         )
 
     def write_tokens(self, name, users):
@@ -86,25 +80,25 @@ class BenchSession:
         return str(path)
 
     def selected_scenarios(self):
-        if self.args.scenarios == "all":
+        if self.options.scenarios == "all":
             return SCENARIOS
-        names = self.args.scenarios.split(",")
+        names = self.options.scenarios.split(",")
         return [scenario for scenario in SCENARIOS if scenario.name in names]
 
     def measure_all(self):
-        floor, service = self.apps("list")[:2]
+        floor, service = self.floor_and_service()
         check_floor_answers_like(self.run, floor, service)
         self.emit(f"measuring: about {datetime.timedelta(seconds=self.estimated_seconds)} from here")
         for scenario in self.selected_scenarios():
-            for app in self.apps(scenario.name):
+            for app in self.apps(scenario):
                 measurement = measure(self.run, app, scenario)
                 self.measurements.append(measurement)
                 self.emit(f"{scenario.name:15} {app.name:15} {measurement.wrk.requests_per_second:8.0f} req/s")
-        self.plans = page_plans(self.args.database_url, BIG_USER, self.run.deep_position, BIG_PAGE_SIZE)
+        self.plans = page_plans(self.options.database_url, BIG_USER, self.run.deep_position, BIG_PAGE_SIZE)
         self.breakdown = self.measure_breakdown()
-        if self.args.soak_seconds:
-            self.emit(f"soak: the mix for {self.args.soak_seconds} s on the service")
-            _, self.soak_readings = soak(self.run, self.apps("mix")[1], self.args.soak_seconds)
+        if self.options.soak_seconds:
+            self.emit(f"soak: the {MIX.name} for {self.options.soak_seconds} s on the service")
+            _, self.soak_readings = soak(self.run, self.floor_and_service()[1], self.options.soak_seconds)
 
     def measure_breakdown(self):
         """CPU microseconds per layer, from `bench/breakdown.py` run with the service's settings."""
@@ -115,27 +109,21 @@ class BenchSession:
         return json.loads(completed.stdout)
 
     def context(self, elapsed):
-        args = self.args
+        options = self.options
         return {
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": "python -m bench.run " + " ".join(self.non_default_flags()),
-            "seed": f"{args.users:,} users x {args.tasks_per_user} tasks, one user with {args.big_user_tasks:,} "
-                    f"tasks, {args.total_rows:,} rows in all; deep page at position {self.run.deep_position:,}",
-            "load": f"wrk, {args.threads} threads, {args.connections} connections, {args.seconds} s per scenario "
-                    f"and app after {args.warmup_seconds} s of warm-up; soak {args.soak_seconds} s",
-            "servers": f"gunicorn, {args.workers} workers x {args.worker_threads} thread(s), DEBUG off, "
+            "command": "python -m bench.run " + " ".join(options.non_default_flags()),
+            "seed": f"{options.users:,} users x {options.tasks_per_user} tasks, one user with {options.big_user_tasks:,} "
+                    f"tasks, {options.total_rows:,} rows in all; deep page at position {self.run.deep_position:,}",
+            "load": f"wrk, {options.threads} threads, {options.connections} connections, {options.seconds} s per scenario "
+                    f"and app after {options.warmup_seconds} s of warm-up; soak {options.soak_seconds} s",
+            "servers": f"gunicorn, {options.workers} workers x {options.worker_threads} thread(s), DEBUG off, "
                        "throttling off, no access log; one app at a time",
             "total time": str(datetime.timedelta(seconds=round(elapsed))),
         }
 
-    def non_default_flags(self):
-        from .run import parse_args
-
-        defaults = vars(parse_args([]))
-        return [f"--{name.replace('_', '-')} {value}" for name, value in vars(self.args).items()
-                if value != defaults[name] and name != "docs_dir"]
-
-    def write_results(self, docs_dir, elapsed):
+    def write_results(self, elapsed):
+        docs_dir = self.options.docs_dir
         rows = table_rows(self.measurements)
         self.emit()
         self.emit(text_table(HEADERS, rows))
@@ -148,7 +136,7 @@ class BenchSession:
         docs_dir.mkdir(parents=True, exist_ok=True)
         write_chart(self.measurements, docs_dir / "performance.png")
         write_note(
-            docs_dir / "performance.md", context=self.context(elapsed), machine=machine_info(self.args.database_url),
+            docs_dir / "performance.md", context=self.context(elapsed), machine=machine_info(self.options.database_url),
             measurements=self.measurements, plans=self.plans, soak_readings=self.soak_readings,
             breakdown=self.breakdown,
             chart_name="performance.png",
@@ -156,6 +144,6 @@ class BenchSession:
 
     @property
     def estimated_seconds(self):
-        per_run = self.args.seconds + self.args.warmup_seconds + SECONDS_TO_START_AND_STOP
-        runs = sum(len(self.apps(scenario.name)) for scenario in self.selected_scenarios())
-        return runs * per_run + self.args.soak_seconds
+        per_run = self.options.seconds + self.options.warmup_seconds + SECONDS_TO_START_AND_STOP
+        runs = sum(len(self.apps(scenario)) for scenario in self.selected_scenarios())
+        return runs * per_run + self.options.soak_seconds

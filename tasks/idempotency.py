@@ -32,7 +32,7 @@ class IdempotentCreateMixin:
         if not KEY_PATTERN.fullmatch(key):
             raise ValidationError({"Idempotency-Key": ["Use 1 to 255 visible ASCII characters."]})
         user_id, request_hash = request.user.id, fingerprint(request.data)
-        IdempotencyKey.expired().filter(user_id=user_id, key=key).delete()
+        IdempotencyKey.objects.expired().filter(user_id=user_id, key=key).delete()
         with transaction.atomic():
             record = claim(user_id, key, request_hash)
             if record is None:

@@ -213,6 +213,12 @@ def tag_keys(tags):
     return {tag.lower(): True for tag in tags}
 
 
+class IdempotencyKeyQuerySet(models.QuerySet):
+    def expired(self):
+        """The records past their 24 hours."""
+        return self.filter(created_at__lt=timezone.now() - IdempotencyKey.LIFETIME)
+
+
 class IdempotencyKey(models.Model):
     """The answer to one `POST /api/tasks` with an `Idempotency-Key`, replayed to retries for 24 hours."""
 
@@ -226,13 +232,10 @@ class IdempotencyKey(models.Model):
     location = models.CharField(max_length=2048, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = IdempotencyKeyQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_user_key_unique")]
-
-    @classmethod
-    def expired(cls):
-        """The records past their 24 hours."""
-        return cls.objects.filter(created_at__lt=timezone.now() - cls.LIFETIME)
 
     def __str__(self):
         return f"{self.user_id}: {self.key}"

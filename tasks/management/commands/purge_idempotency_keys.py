@@ -8,5 +8,5 @@ class Command(BaseCommand):
     help = "Delete the Idempotency-Key records older than 24 hours (expired keys are also dropped on reuse)."
 
     def handle(self, *args, **options):
-        count, _ = IdempotencyKey.expired().delete()
+        count, _ = IdempotencyKey.objects.expired().delete()
         self.stdout.write(f"deleted {count} expired idempotency key(s)")

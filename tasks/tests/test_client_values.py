@@ -10,10 +10,6 @@ from tasks.models import Task
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def client(auth_client):
-    return auth_client("user-a")
-
 
 def cursor_of(order, values):
     payload = json.dumps({"o": order, "v": values}).encode()
@@ -39,8 +35,8 @@ def assert_bad_request(response, parameter):
         pytest.param("limit=" + "9" * 5000, "limit", id="limit-beyond-int-digits"),
     ],
 )
-def test_query_values_that_used_to_answer_500_are_400(client, query, parameter):
-    assert_bad_request(client.get(f"/api/tasks?{query}"), parameter)
+def test_query_values_that_used_to_answer_500_are_400(user_client, query, parameter):
+    assert_bad_request(user_client.get(f"/api/tasks?{query}"), parameter)
 
 
 @pytest.mark.parametrize(
@@ -51,26 +47,26 @@ def test_query_values_that_used_to_answer_500_are_400(client, query, parameter):
         pytest.param("due_after=2025-12-30T12:01:00-23:59", ["late"], id="minus-23-59"),
     ],
 )
-def test_any_offset_python_reads_is_taken_as_that_instant_in_utc(client, make_task, query, expected):
+def test_any_offset_python_reads_is_taken_as_that_instant_in_utc(user_client, make_task, query, expected):
     make_task("user-a", title="early", due_at=datetime(2025, 12, 31, 0, tzinfo=timezone.utc))
     make_task("user-a", title="late", due_at=datetime(2025, 12, 31, 12, tzinfo=timezone.utc))
-    response = client.get(f"/api/tasks?{query}")
+    response = user_client.get(f"/api/tasks?{query}")
     assert response.status_code == 200, response.content
     assert [task["title"] for task in response.json()] == expected
 
 
-def test_due_before_the_last_day_of_year_9999_finds_every_dated_task(client, make_task):
+def test_due_before_the_last_day_of_year_9999_finds_every_dated_task(user_client, make_task):
     make_task("user-a", title="late", due_at=datetime(9999, 12, 31, 12, tzinfo=timezone.utc))
     make_task("user-a", title="undated")
-    response = client.get("/api/tasks?due_before=9999-12-31")
+    response = user_client.get("/api/tasks?due_before=9999-12-31")
     assert response.status_code == 200, response.content
     assert [task["title"] for task in response.json()] == ["late"]
 
 
-def test_due_before_a_date_excludes_the_next_instant(client, make_task):
+def test_due_before_a_date_excludes_the_next_instant(user_client, make_task):
     make_task("user-a", title="in", due_at=datetime(2026, 1, 1, 8, tzinfo=timezone.utc))
     make_task("user-a", title="out", due_at=datetime(2026, 1, 2, tzinfo=timezone.utc))
-    assert [t["title"] for t in client.get("/api/tasks?due_before=2026-01-01").json()] == ["in"]
+    assert [t["title"] for t in user_client.get("/api/tasks?due_before=2026-01-01").json()] == ["in"]
 
 
 @pytest.mark.parametrize(
@@ -83,15 +79,15 @@ def test_due_before_a_date_excludes_the_next_instant(client, make_task):
     ],
 )
 @pytest.mark.parametrize("method", ["patch", "delete", "complete"])
-def test_odd_if_match_values_never_answer_500(client, make_task, header, method):
+def test_odd_if_match_values_never_answer_500(user_client, make_task, header, method):
     task = make_task("user-a")
     url = f"/api/tasks/{task.id}"
     if method == "complete":
-        response = client.patch(f"{url}/complete", HTTP_IF_MATCH=header)
+        response = user_client.patch(f"{url}/complete", HTTP_IF_MATCH=header)
     elif method == "patch":
-        response = client.patch(url, {"title": "new"}, format="json", HTTP_IF_MATCH=header)
+        response = user_client.patch(url, {"title": "new"}, format="json", HTTP_IF_MATCH=header)
     else:
-        response = client.delete(url, HTTP_IF_MATCH=header)
+        response = user_client.delete(url, HTTP_IF_MATCH=header)
     assert response.status_code == 412, response.content
     assert Task.objects.get(pk=task.id).version == task.version
 
@@ -111,24 +107,24 @@ def test_odd_if_match_values_never_answer_500(client, make_task, header, method)
         pytest.param("priority", [float("nan"), 1], id="nan-priority"),
     ],
 )
-def test_forged_cursor_contents_are_400(client, make_task, order, values):
+def test_forged_cursor_contents_are_400(user_client, make_task, order, values):
     make_task("user-a")
     cursor = cursor_of(f"{order},{'-id' if order.startswith('-') else 'id'}", values)
-    response = client.get(f"/api/tasks?ordering={order}&cursor={cursor}")
+    response = user_client.get(f"/api/tasks?ordering={order}&cursor={cursor}")
     assert_bad_request(response, "cursor")
 
 
-def test_a_cursor_instant_with_an_offset_beyond_postgresqls_is_read_in_utc(client, make_task):
+def test_a_cursor_instant_with_an_offset_beyond_postgresqls_is_read_in_utc(user_client, make_task):
     make_task("user-a")
     cursor = cursor_of("-created_at,-id", ["2999-01-01T00:00:00+20:00", 2**40])
-    response = client.get(f"/api/tasks?ordering=-created_at&cursor={cursor}")
+    response = user_client.get(f"/api/tasks?ordering=-created_at&cursor={cursor}")
     assert response.status_code == 200, response.content
     assert len(response.json()) == 1
 
 
 @pytest.mark.parametrize("task_id", ["9" * 5000, "9223372036854775808", "١"])
-def test_a_task_id_beyond_bigint_in_the_path_is_404(client, task_id):
-    for response in (client.patch(f"/api/tasks/{task_id}/complete"), client.get(f"/api/tasks/{task_id}")):
+def test_a_task_id_beyond_bigint_in_the_path_is_404(user_client, task_id):
+    for response in (user_client.patch(f"/api/tasks/{task_id}/complete"), user_client.get(f"/api/tasks/{task_id}")):
         assert response.status_code == 404, response.content
         assert response.json()["detail"]
 
@@ -188,14 +184,14 @@ def assert_token_refused(api_client, token, code):
         pytest.param("due_after=2026-01-01&due_after=2027-01-01", "due_after", id="repeated-date"),
     ],
 )
-def test_an_empty_value_or_a_repeated_single_valued_parameter_is_400_naming_it(client, query, parameter):
-    response = client.get(f"/api/tasks?{query}")
+def test_an_empty_value_or_a_repeated_single_valued_parameter_is_400_naming_it(user_client, query, parameter):
+    response = user_client.get(f"/api/tasks?{query}")
     assert_bad_request(response, parameter)
 
 
 @pytest.mark.parametrize("query", ["priority=high&priority=low", "tag=a&tag=b", "tag_all=a&tag_all=b", "_=123&_="])
-def test_multi_valued_and_unknown_parameters_may_repeat(client, query):
-    assert client.get(f"/api/tasks?{query}").status_code == 200
+def test_multi_valued_and_unknown_parameters_may_repeat(user_client, query):
+    assert user_client.get(f"/api/tasks?{query}").status_code == 200
 
 
 def hour_offsets():
@@ -206,7 +202,7 @@ def hour_offsets():
                 yield f"{sign}{hours:02}:{minutes:02}"
 
 
-def test_every_hour_offset_at_the_years_1_and_9999_is_read_or_refused_by_name(client, make_task):
+def test_every_hour_offset_at_the_years_1_and_9999_is_read_or_refused_by_name(user_client, make_task):
     make_task("user-a", due_at=datetime(2026, 6, 15, tzinfo=timezone.utc))
     for offset in hour_offsets():
         query = {
@@ -215,7 +211,7 @@ def test_every_hour_offset_at_the_years_1_and_9999_is_read_or_refused_by_name(cl
             "created_after": f"2026-06-15T12:00:00{offset}",
         }
         out_of_range = {name for name, value in query.items() if not representable_in_utc(value)}
-        response = client.get("/api/tasks", query)
+        response = user_client.get("/api/tasks", query)
         if out_of_range:
             assert response.status_code == 400, (offset, response.content)
             assert set(response.json()) == out_of_range

@@ -103,10 +103,6 @@ def assert_refused_with_a_code(response, names):
     assert error_codes(response.data), response.data
 
 
-@pytest.fixture
-def client(auth_client):
-    return auth_client("user-a")
-
 
 @pytest.fixture
 def task(make_task):
@@ -115,48 +111,50 @@ def task(make_task):
 
 @fuzz_settings
 @given(query=st.dictionaries(st.sampled_from(QUERY_PARAMETERS), st.lists(query_values, min_size=1, max_size=3), max_size=3))
-def test_no_query_value_answers_5xx(client, task, query):
+def test_no_query_value_answers_5xx(user_client, task, query):
     pairs = [(name, value) for name, values in query.items() for value in values]
-    response = client.get("/api/tasks?" + "&".join(f"{name}={url_quote(value)}" for name, value in pairs))
+    response = user_client.get("/api/tasks?" + "&".join(f"{name}={url_quote(value)}" for name, value in pairs))
     if response.status_code != 200:
         assert_refused_with_a_code(response, query)
 
 
 @fuzz_settings
 @given(name=st.sampled_from(["due_before", "due_after", "created_after", "updated_since"]), value=instants)
-def test_every_offset_and_year_in_a_date_filter_is_200_or_a_400_naming_it(client, task, name, value):
-    response = client.get(f"/api/tasks?{name}={url_quote(value)}")
+def test_every_offset_and_year_in_a_date_filter_is_200_or_a_400_naming_it(user_client, task, name, value):
+    response = user_client.get(f"/api/tasks?{name}={url_quote(value)}")
     if response.status_code != 200:
         assert_refused_with_a_code(response, [name])
 
 
 @fuzz_settings
 @given(order=st.sampled_from(["-created_at", "updated_at", "due_at", "-priority", "title"]), values=st.lists(json_values, min_size=2, max_size=2))
-def test_forged_cursor_contents_are_200_or_400(client, task, order, values):
+def test_forged_cursor_contents_are_200_or_400(user_client, task, order, values):
     terms = f"{order},{'-id' if order.startswith('-') else 'id'}"
     raw = base64.urlsafe_b64encode(json.dumps({"o": terms, "v": values}).encode()).decode().rstrip("=")
-    response = client.get(f"/api/tasks?ordering={order}&cursor={raw}")
+    response = user_client.get(f"/api/tasks?ordering={order}&cursor={raw}")
     if response.status_code != 200:
         assert_refused_with_a_code(response, ["cursor"])
 
 
 @fuzz_settings
 @given(raw=st.one_of(text, st.binary(max_size=64).map(lambda b: base64.urlsafe_b64encode(b).decode())))
-def test_cursor_strings_that_are_not_ours_are_400(client, task, raw):
-    response = client.get(f"/api/tasks?cursor={url_quote(raw)}")
+def test_cursor_strings_that_are_not_ours_are_400(user_client, task, raw):
+    response = user_client.get(f"/api/tasks?cursor={url_quote(raw)}")
     assert_refused_with_a_code(response, ["cursor"])
 
 
 @fuzz_settings
 @given(if_match=header_values, method=st.sampled_from(["put", "patch", "delete", "complete"]))
-def test_odd_if_match_values_are_412_and_change_nothing(client, task, if_match, method):
+def test_odd_if_match_values_are_412_and_change_nothing(user_client, make_task, if_match, method):
+    # A task per example: one that `*` or `"1"` lets a DELETE remove is gone for the next example.
+    task = make_task("user-a", title="Fuzzed", tags=["home"])
     url = f"/api/tasks/{task.id}"
     if method == "complete":
-        response = client.patch(f"{url}/complete", HTTP_IF_MATCH=if_match)
+        response = user_client.patch(f"{url}/complete", HTTP_IF_MATCH=if_match)
     elif method == "delete":
-        response = client.delete(url, HTTP_IF_MATCH=if_match)
+        response = user_client.delete(url, HTTP_IF_MATCH=if_match)
     else:
-        response = getattr(client, method)(url, {"title": "Changed"}, format="json", HTTP_IF_MATCH=if_match)
+        response = getattr(user_client, method)(url, {"title": "Changed"}, format="json", HTTP_IF_MATCH=if_match)
     # Only `*` or the current version's strong tag `"1"` may match.
     assert response.status_code in (200, 204, 412), response.content
     if response.status_code == 412:
@@ -165,23 +163,23 @@ def test_odd_if_match_values_are_412_and_change_nothing(client, task, if_match, 
 
 @fuzz_settings
 @given(if_none_match=header_values)
-def test_odd_if_none_match_values_are_200_or_304(client, task, if_none_match):
-    response = client.get(f"/api/tasks/{task.id}", HTTP_IF_NONE_MATCH=if_none_match)
+def test_odd_if_none_match_values_are_200_or_304(user_client, task, if_none_match):
+    response = user_client.get(f"/api/tasks/{task.id}", HTTP_IF_NONE_MATCH=if_none_match)
     assert response.status_code in (200, 304), response.content
 
 
 @fuzz_settings
 @given(key=header_values)
-def test_odd_idempotency_keys_are_201_or_a_400_naming_the_header(client, key):
-    response = client.post("/api/tasks", {"title": "Keyed"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+def test_odd_idempotency_keys_are_201_or_a_400_naming_the_header(user_client, key):
+    response = user_client.post("/api/tasks", {"title": "Keyed"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
     if response.status_code != 201:
         assert_refused_with_a_code(response, ["Idempotency-Key"])
 
 
 @fuzz_settings
 @given(request_id=header_values)
-def test_a_request_id_is_echoed_only_when_it_is_a_safe_token(client, request_id):
-    response = client.get("/api/tasks", HTTP_X_REQUEST_ID=request_id)
+def test_a_request_id_is_echoed_only_when_it_is_a_safe_token(user_client, request_id):
+    response = user_client.get("/api/tasks", HTTP_X_REQUEST_ID=request_id)
     assert response.status_code == 200
     assert REQUEST_ID.fullmatch(response["X-Request-ID"])
     assert response["X-Request-ID"] == request_id or not REQUEST_ID.fullmatch(request_id)
@@ -197,9 +195,9 @@ def test_odd_authorization_headers_are_401(api_client, authorization):
 
 @fuzz_settings
 @given(segment=st.one_of(text, query_values).filter(bool), suffix=st.sampled_from(["", "/1", "/1/complete", "/stats"]))
-def test_odd_path_segments_are_4xx(client, task, segment, suffix):
+def test_odd_path_segments_are_4xx(user_client, task, segment, suffix):
     for path in (f"/api/{url_quote(segment)}/tasks{suffix}", f"/api/tasks/{url_quote(segment)}{suffix}"):
-        response = client.get(path)
+        response = user_client.get(path)
         assert 400 <= response.status_code < 500 or segment in ("user-a", str(task.id)), (path, response.content)
         assert response["Content-Type"] == "application/json"
 
@@ -267,16 +265,16 @@ def test_validly_signed_tokens_with_any_subject_are_answered_201_or_401(api_clie
                   "description": json_values, "priority": json_values, "completed": json_values},
     )
 )
-def test_bodies_with_odd_values_are_201_or_a_400_naming_the_fields(client, body):
-    response = client.post("/api/tasks", json.dumps(body, allow_nan=True), content_type="application/json")
+def test_bodies_with_odd_values_are_201_or_a_400_naming_the_fields(user_client, body):
+    response = user_client.post("/api/tasks", json.dumps(body, allow_nan=True), content_type="application/json")
     if response.status_code != 201:
         assert_refused_with_a_code(response, [*body, "non_field_errors", "detail"])
 
 
 @fuzz_settings
 @given(action=st.sampled_from(["complete", "reopen", "delete"]), ids=st.one_of(json_values, st.lists(json_values, max_size=4)))
-def test_bulk_bodies_with_odd_ids_are_answered_without_a_5xx(client, task, action, ids):
-    response = client.post("/api/tasks/bulk", json.dumps({action: ids}, allow_nan=True), content_type="application/json")
+def test_bulk_bodies_with_odd_ids_are_answered_without_a_5xx(user_client, task, action, ids):
+    response = user_client.post("/api/tasks/bulk", json.dumps({action: ids}, allow_nan=True), content_type="application/json")
     assert response.status_code in (200, 400, 404), response.content
     if response.status_code == 400:
         assert error_codes(response.data), response.data
@@ -287,7 +285,7 @@ def test_bulk_bodies_with_odd_ids_are_answered_without_a_5xx(client, task, actio
     header=st.sampled_from(["HTTP_ACCEPT", "HTTP_ORIGIN", "HTTP_X_FORWARDED_FOR", "HTTP_ACCEPT_LANGUAGE", "CONTENT_TYPE"]),
     value=header_values,
 )
-def test_other_headers_never_answer_5xx(client, header, value):
-    response = client.get("/api/tasks", **{header: value})
+def test_other_headers_never_answer_5xx(user_client, header, value):
+    response = user_client.get("/api/tasks", **{header: value})
     assert response.status_code in (200, 406), response.content
     assert response["Content-Type"] == "application/json"

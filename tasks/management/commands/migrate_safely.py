@@ -22,6 +22,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        parser.add_argument("app_label", nargs="?", help="as for migrate")
+        parser.add_argument("migration_name", nargs="?", help="as for migrate")
         parser.add_argument("--lock-timeout", default="5s", help="longest wait for a lock per statement (default 5s)")
         parser.add_argument(
             "--statement-timeout", default="15min",
@@ -31,12 +33,14 @@ class Command(BaseCommand):
         parser.add_argument("--retry-delay", type=float, default=5.0, help="seconds before the 2nd try, doubled after each (default 5)")
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
-    def handle(self, *args, lock_timeout, statement_timeout, attempts, retry_delay, database, **options):
+    def handle(self, *args, app_label, migration_name, lock_timeout, statement_timeout, attempts, retry_delay, database,
+               **options):
+        target = [name for name in (app_label, migration_name) if name]
         connection = connections[database]
         for attempt in range(1, attempts + 1):
             try:
                 set_timeouts(connection, lock_timeout, statement_timeout)
-                call_command("migrate", database=database, interactive=False, stdout=self.stdout, stderr=self.stderr)
+                call_command("migrate", *target, database=database, interactive=False, stdout=self.stdout, stderr=self.stderr)
                 return
             except OperationalError as e:
                 if not is_lock_timeout(e):

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
+QUERY_CANCELED = "57014"  # ... of a statement_timeout (and of a cancel request)
 
 
 class Command(BaseCommand):
@@ -43,7 +44,12 @@ class Command(BaseCommand):
                 call_command("migrate", *target, database=database, interactive=False, stdout=self.stdout, stderr=self.stderr)
                 return
             except OperationalError as e:
-                if not is_lock_timeout(e):
+                if sqlstate(e) == QUERY_CANCELED:
+                    raise CommandError(
+                        f"{str(e).strip()} (statement_timeout {statement_timeout}); run again with a longer "
+                        "--statement-timeout: an interrupted index build is repaired on the next run"
+                    ) from e
+                if sqlstate(e) != LOCK_NOT_AVAILABLE:
                     raise
                 if attempt == attempts:
                     raise CommandError(f"a lock was not granted within {lock_timeout} in {attempts} attempts: {e}") from e
@@ -61,5 +67,5 @@ def set_timeouts(connection, lock_timeout, statement_timeout):
                        [lock_timeout, statement_timeout])
 
 
-def is_lock_timeout(error):
-    return getattr(error.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE
+def sqlstate(error):
+    return getattr(error.__cause__, "pgcode", None)

@@ -3,7 +3,9 @@
 A row is already there when a task of the same user has the same `created_at` (to the
 microsecond) and the same title: a file imported twice adds nothing the second time, and a
 file that overlaps what the database holds adds only what is new. The rule needs no new
-column or index: `task_user_created_idx` (user_id, created_at) finds the candidates.
+column or index: `task_user_created_idx` (user_id, created_at) finds the candidates. It is a
+check, not a constraint, so imports take turns (a transaction-level advisory lock on PostgreSQL;
+SQLite lets one writer in at a time anyway): two imports of one file never both insert.
 
 Rows are staged in a temporary table (by COPY on PostgreSQL, by batched INSERTs elsewhere),
 and one INSERT ... SELECT ... WHERE NOT EXISTS moves the new ones into tasks_task in file order.
@@ -28,6 +30,7 @@ STAGED_FIELDS = (
     "user_id", "title", "description", "completed", "priority", "due_at", "tags", "tag_keys", "created_at", "updated_at",
 )
 STAGING_TABLE = "task_import"
+IMPORT_LOCK = 0x7461736B  # the advisory lock imports take turns on ("task")
 BATCH_SIZE = 1000
 PRIORITY_BY_LABEL = {label: value for value, label in Priority.choices}
 USER_ID_MAX_LENGTH = Task._meta.get_field("user_id").max_length
@@ -150,6 +153,8 @@ class Staging:
         self.fields = [Task._meta.get_field(name) for name in STAGED_FIELDS]
         definitions = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in self.fields)
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGING_TABLE} (line integer, {definitions})")
 
     def add(self, tasks):
@@ -212,10 +217,12 @@ def csv_batches(tasks):
 
 
 def copy_row(line, fields):
+    tags, due_at = fields["tags"], fields["due_at"]
     return (
         line, fields["user_id"], fields["title"], fields["description"], "t" if fields["completed"] else "f",
-        fields["priority"], fields["due_at"] and fields["due_at"].isoformat(), json.dumps(fields["tags"]),
-        json.dumps(fields["tag_keys"]), fields["created_at"].isoformat(), fields["updated_at"].isoformat(),
+        fields["priority"], due_at and due_at.isoformat(),
+        json.dumps(tags) if tags else "[]", json.dumps(fields["tag_keys"]) if tags else "{}",
+        fields["created_at"].isoformat(), fields["updated_at"].isoformat(),
     )
 
 

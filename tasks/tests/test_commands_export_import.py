@@ -460,3 +460,17 @@ def test_export_piped_into_head_ends_quietly():
     assert len(result.stdout.splitlines()) == 3
     assert result.stdout.splitlines()[-1] == "status 141"
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_file_at_once_insert_it_once(tmp_path):
+    require_postgresql()
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps({**GOOD_ROW, "title": f"task {n}", "created_at": "2026-01-01T00:00:00Z",
+                                        "updated_at": "2026-01-01T00:00:00Z"}) + "\n" for n in range(3000)))
+    env = {**os.environ, "DATABASE_URL": database_url(), "BETTER_AUTH_URL": "http://127.0.0.1:3000"}
+    imports = [subprocess.Popen([sys.executable, "manage.py", "import_tasks", str(path)], cwd=PROJECT_DIR, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = sorted(process.communicate(timeout=120)[0] for process in imports)
+    assert outputs == ["imported 0 task(s); 3000 already there, skipped\n", "imported 3000 task(s)\n"]
+    assert Task.objects.count() == 3000

@@ -46,14 +46,14 @@ class Command(BaseCommand):
             except OperationalError as e:
                 if sqlstate(e) == QUERY_CANCELED:
                     raise CommandError(
-                        f"{str(e).strip()} (statement_timeout {statement_timeout}); run again with a longer "
+                        f"{first_line(e)} (statement_timeout {statement_timeout}); run again with a longer "
                         "--statement-timeout: an interrupted index build is repaired on the next run"
                     ) from e
                 if sqlstate(e) != LOCK_NOT_AVAILABLE:
                     raise
                 if attempt == attempts:
                     raise CommandError(f"a lock was not granted within {lock_timeout} in {attempts} attempts: {e}") from e
-                self.stderr.write(f"attempt {attempt} of {attempts}: {str(e).strip()}; retrying in {retry_delay:g} s")
+                self.stderr.write(f"attempt {attempt} of {attempts}: {first_line(e)}; retrying in {retry_delay:g} s")
                 time.sleep(retry_delay)
                 retry_delay *= 2
 
@@ -65,6 +65,11 @@ def set_timeouts(connection, lock_timeout, statement_timeout):
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
                        [lock_timeout, statement_timeout])
+
+
+def first_line(error):
+    """PostgreSQL's message without its CONTEXT and DETAIL lines."""
+    return str(error).strip().splitlines()[0]
 
 
 def sqlstate(error):

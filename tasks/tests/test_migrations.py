@@ -195,3 +195,8 @@ def test_migrate_safely_on_an_up_to_date_database_changes_nothing(scratch_databa
     result = manage(scratch_database, "migrate_safely")
     assert result.returncode == 0, result.stderr
     assert "No migrations to apply." in result.stdout
+
+
+def test_the_procfile_releases_with_migrate_safely():
+    lines = dict(line.split(": ", 1) for line in (PROJECT_DIR / "Procfile").read_text().splitlines())
+    assert lines["release"] == "python manage.py migrate_safely"

@@ -66,20 +66,6 @@ class TaskQuerySet(models.QuerySet):
         """
         return self._raw_delete(self.db)
 
-    def insert_as_given(self, tasks):
-        """INSERT unsaved tasks in one statement, their `created_at` and `updated_at` as given.
-
-        `auto_now(_add)` would replace the timestamps; `raw=True` is how Django's loaddata saves
-        fixtures as given, and bulk_create has no such switch (restoring the timestamps with
-        bulk_update afterwards took four fifths of an import). `Task.save()` is skipped, so what
-        it adds (`tag_keys`) is added here; no save signals are connected to tasks (a test holds
-        that true, tasks/tests/test_models.py).
-        """
-        for task in tasks:
-            task.tag_keys = tag_keys(task.tags)
-        fields = [field for field in self.model._meta.concrete_fields if not field.primary_key]
-        return self._insert(tasks, fields=fields, raw=True)
-
     def stats(self, now):
         """Counts for the stats endpoint in one aggregate query, plus one for the tags."""
         counts = self.aggregate(

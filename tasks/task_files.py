@@ -1,5 +1,6 @@
 """The file format of exported tasks: JSON Lines or CSV, one task per row, every model field."""
 import csv
+import itertools
 import json
 from pathlib import Path
 
@@ -20,6 +21,21 @@ class RowError(ValueError):
 def format_of(path):
     """The format a file name implies (`tasks.csv` -> "csv"), or None."""
     return FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
+
+
+def sniff_format(lines):
+    """(format, lines): the format of a task file, told by its first line that is not blank, and
+    all its lines again. JSON Lines start with `{`; anything else is read as CSV with a header."""
+    lines = iter(lines)
+    seen = []
+    for line in lines:
+        seen.append(line)
+        if line.strip():
+            break
+    first = seen[-1].lstrip() if seen else "{"
+    if first.startswith("["):
+        raise RowError("a JSON array; import reads JSON Lines (one object per line), as export_tasks writes")
+    return ("json" if first.startswith("{") else "csv"), itertools.chain(seen, lines)
 
 
 def task_record(values):
@@ -84,9 +100,14 @@ def read_json_rows(file):
 
 def read_csv_rows(file):
     reader = csv.DictReader(file)
+    # Checked now, not when the first row is wanted: the rows may be consumed inside a COPY.
     missing = {"user_id", "title"} - set(reader.fieldnames or ())
     if missing:
-        raise RowError(f"the CSV header lacks {', '.join(sorted(missing))}")
+        raise RowError(f"neither JSON Lines nor CSV with a header: the CSV header lacks {', '.join(sorted(missing))}")
+    return csv_rows(reader)
+
+
+def csv_rows(reader):
     line = reader.line_num + 1
     for row in reader:
         try:

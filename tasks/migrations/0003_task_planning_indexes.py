@@ -2,29 +2,19 @@
 
 On PostgreSQL each index is made with CREATE INDEX CONCURRENTLY (so the migration cannot run
 in a transaction); elsewhere (the SQLite fallback) B-tree indexes are made normally and the
-PostgreSQL-only GIN indexes are skipped.
+PostgreSQL-only GIN indexes are skipped. Every step can be re-run after an interruption: an
+index already built is kept, one left INVALID is dropped and built again.
+
+It first validates the CHECK constraints 0002 added NOT VALID: a scan under SHARE UPDATE
+EXCLUSIVE, which lets reads and writes go on (on databases migrated before 0002 did so, the
+constraints are already valid, and this migration was applied long ago anyway).
 """
 import django.contrib.postgres.indexes
 import django.db.models.functions.text
-from django.contrib.postgres.indexes import PostgresIndex
-from django.contrib.postgres.operations import AddIndexConcurrently, TrigramExtension
+from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-
-class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
-    """AddIndexConcurrently on PostgreSQL; a plain AddIndex (or nothing, for GIN) elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        elif not isinstance(self.index, PostgresIndex):
-            migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        elif not isinstance(self.index, PostgresIndex):
-            migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+from tasks.migration_operations import AddIndexConcurrentlyOnPostgres, ValidateConstraintOnPostgres
 
 
 class Migration(migrations.Migration):
@@ -36,6 +26,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        ValidateConstraintOnPostgres(model_name='task', name='tasks_task_priority_check'),
+        ValidateConstraintOnPostgres(model_name='task', name='tasks_task_version_check'),
         TrigramExtension(),
         AddIndexConcurrentlyOnPostgres(
             model_name='task',

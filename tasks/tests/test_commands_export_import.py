@@ -2,6 +2,10 @@
 import csv
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 import tracemalloc
 from datetime import datetime, timezone
 
@@ -10,8 +14,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tasks import progress, task_import
 from tasks.management.commands import export_tasks, import_tasks
 from tasks.models import Priority, Task
+
+from .live import PROJECT_DIR, database_url, require_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +129,10 @@ def test_export_reads_the_table_one_chunk_per_query(run_command, make_task, monk
     with CaptureQueriesContext(connection) as queries:
         code, _, _ = run_command("export_tasks", "--output", str(tmp_path / "tasks.jsonl"))
     assert code == 0
-    assert len(queries) == 10
-    assert all("LIMIT 10" in query["sql"] for query in queries.captured_queries)
+    count, *chunks = [query["sql"] for query in queries.captured_queries]
+    assert "COUNT(*)" in count  # the total, for the progress report
+    assert len(chunks) == 10
+    assert all("LIMIT 10" in sql for sql in chunks)
     assert len((tmp_path / "tasks.jsonl").read_text().splitlines()) == 95
 
 
@@ -173,10 +182,11 @@ def test_import_restores_an_export_with_its_timestamps(run_command, two_users_ta
 def test_import_gives_new_ids_so_existing_tasks_are_untouched(run_command, two_users_tasks, tmp_path):
     path = tmp_path / "tasks.jsonl"
     run_command("export_tasks", "--output", str(path))
+    Task.objects.filter(title="Call Bob").update(created_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
     code, out, _ = run_command("import_tasks", str(path))
-    assert code == 0
-    assert Task.objects.count() == 6
-    assert set(Task.objects.values_list("id", flat=True)) >= {task.id for task in two_users_tasks}
+    assert (code, out) == (0, "imported 1 task(s); 2 already there, skipped\n")
+    assert Task.objects.count() == 4
+    assert set(Task.objects.values_list("id", flat=True)) > {task.id for task in two_users_tasks}
     assert Task.objects.filter(title="Call Bob").count() == 2
 
 
@@ -261,7 +271,7 @@ def test_import_reports_every_invalid_row_with_its_line(run_command, tmp_path):
 
 
 def test_import_rolls_back_batches_already_inserted(run_command, tmp_path, monkeypatch):
-    monkeypatch.setattr(import_tasks, "BATCH_SIZE", 2)
+    monkeypatch.setattr(task_import, "BATCH_SIZE", 2)
     path = tmp_path / "tasks.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in [GOOD_ROW] * 5 + [{"title": "no owner"}]))
     code, _, err = run_command("import_tasks", str(path))
@@ -272,7 +282,7 @@ def test_import_rolls_back_batches_already_inserted(run_command, tmp_path, monke
 
 @pytest.mark.parametrize("rows", [4, 5])
 def test_import_inserts_every_batch_full_or_not(run_command, tmp_path, monkeypatch, rows):
-    monkeypatch.setattr(import_tasks, "BATCH_SIZE", 2)
+    monkeypatch.setattr(task_import, "BATCH_SIZE", 2)
     path = tmp_path / "tasks.jsonl"
     path.write_text("".join(json.dumps({**GOOD_ROW, "title": f"task {n}"}) + "\n" for n in range(rows)))
     assert run_command("import_tasks", str(path))[:2] == (0, f"imported {rows} task(s)\n")
@@ -292,16 +302,16 @@ def test_import_of_csv_without_the_needed_columns_is_an_error(run_command, tmp_p
     path.write_text("id,description\n1,x\n")
     code, _, err = run_command("import_tasks", str(path))
     assert code == 1
-    assert f"cannot read {path}: the CSV header lacks title, user_id; nothing imported" in err
+    assert f"cannot read {path}: neither JSON Lines nor CSV with a header: the CSV header lacks title, user_id; nothing imported" in err
 
 
-def test_import_takes_the_format_from_the_option_over_the_name(run_command, tmp_path):
-    path = tmp_path / "tasks.txt"
-    path.write_text(json.dumps(GOOD_ROW) + "\n")
-    code, _, err = run_command("import_tasks", str(path))
+def test_import_takes_the_format_from_the_option_over_the_content(run_command, tmp_path):
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("user_id,title\n" + "u,{not json\n")
+    code, _, err = run_command("import_tasks", str(path), "--format", "json")
     assert code == 1
-    assert "cannot tell the format of" in err
-    assert run_command("import_tasks", str(path), "--format", "json")[:2] == (0, "imported 1 task(s)\n")
+    assert "line 1: not valid JSON" in err
+    assert run_command("import_tasks", str(path))[:2] == (0, "imported 1 task(s)\n")
 
 
 def test_import_of_a_missing_file_is_an_error(run_command, tmp_path):
@@ -342,3 +352,125 @@ def test_import_refuses_more_than_twenty_tags(run_command, tmp_path):
     assert code == 1
     assert "line 1: tags:" in err
     assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize("file_format", ["json", "csv"])
+def test_import_tells_the_format_from_the_content_not_the_name(run_command, two_users_tasks, tmp_path, file_format):
+    backup = tmp_path / "backup"
+    _, out, _ = run_command("export_tasks", "--format", file_format)
+    backup.write_text(out, encoding="utf-8")
+    before = stored_tasks()
+    Task.objects.all().delete()
+    assert run_command("import_tasks", str(backup))[:2] == (0, "imported 3 task(s)\n")
+    assert stored_tasks() == before
+
+
+@pytest.mark.parametrize("file_format", ["json", "csv"])
+def test_import_reads_standard_input(run_command, two_users_tasks, io_input, file_format):
+    _, out, _ = run_command("export_tasks", "--format", file_format)
+    Task.objects.all().delete()
+    assert run_command("import_tasks", "-", stdin=io_input(out))[:2] == (0, "imported 3 task(s)\n")
+    assert Task.objects.count() == 3
+
+
+def test_import_of_a_json_array_says_what_it_reads_instead(run_command, tmp_path):
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps([GOOD_ROW]))
+    code, _, err = run_command("import_tasks", str(path))
+    assert code == 1
+    assert "a JSON array; import reads JSON Lines (one object per line), as export_tasks writes" in err
+
+
+@pytest.mark.parametrize("name", ["tasks.jsonl", "tasks.csv"])
+def test_importing_the_same_export_twice_adds_nothing_the_second_time(run_command, two_users_tasks, tmp_path, name):
+    path = tmp_path / name
+    run_command("export_tasks", "--output", str(path))
+    Task.objects.filter(title="Call Bob").delete()
+    assert run_command("import_tasks", str(path))[:2] == (0, "imported 1 task(s); 2 already there, skipped\n")
+    after_first = stored_tasks()
+    assert run_command("import_tasks", str(path))[:2] == (0, "imported 0 task(s); 3 already there, skipped\n")
+    assert stored_tasks() == after_first
+    assert len(after_first) == 3
+
+
+def test_a_task_differing_in_title_or_moment_is_not_taken_for_one_already_there(run_command, make_task, tmp_path):
+    task = make_task("user-a", title="Buy milk")
+    same = {"user_id": "user-a", "title": "Buy milk", "created_at": iso(task.created_at), "updated_at": iso(task.created_at)}
+    rows = [same, {**same, "title": "Buy bread"}, {**same, "user_id": "user-b"},
+            {**same, "created_at": iso(task.created_at.replace(microsecond=(task.created_at.microsecond + 1) % 10**6))}]
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert run_command("import_tasks", str(path))[:2] == (0, "imported 3 task(s); 1 already there, skipped\n")
+
+
+def test_import_keeps_the_files_order_in_new_ids(run_command, tmp_path):
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps({**GOOD_ROW, "title": f"task {n}"}) + "\n" for n in (3, 1, 2)))
+    assert run_command("import_tasks", str(path))[0] == 0
+    assert list(Task.objects.order_by("id").values_list("title", flat=True)) == ["task 3", "task 1", "task 2"]
+
+
+def test_import_of_bytes_that_are_not_utf8_deep_in_a_large_file_writes_nothing(run_command, tmp_path, monkeypatch):
+    # Past the first chunk of text, so that the bad byte is met while the rows are being staged.
+    monkeypatch.setattr(task_import, "BATCH_SIZE", 10)
+    path = tmp_path / "tasks.jsonl"
+    path.write_bytes(b"".join(json.dumps({**GOOD_ROW, "title": f"t{n}"}).encode() + b"\n" for n in range(2000))
+                     + b'{"user_id": "u", "title": "caf\xe9"}\n')
+    code, _, err = run_command("import_tasks", str(path))
+    assert code == 1
+    assert "'utf-8' codec can't decode" in err
+    assert Task.objects.count() == 0
+
+
+def test_import_shows_a_bar_on_a_terminal(run_command, tmp_path, monkeypatch, terminal):
+    monkeypatch.setattr(import_tasks, "PROGRESS_EVERY", 2)
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps({**GOOD_ROW, "title": f"task {n}"}) + "\n" for n in range(4)))
+    stderr = terminal()
+    call_command("import_tasks", str(path), stdout=io.StringIO(), stderr=stderr)
+    assert stderr.getvalue().startswith("\r[")
+    assert stderr.getvalue().endswith("\r[" + "#" * 30 + "] 4\n")
+
+
+@pytest.mark.parametrize("command", ["export_tasks", "import_tasks"])
+def test_progress_is_a_line_with_counts_and_rate_when_stderr_is_not_a_terminal(run_command, make_task, tmp_path, monkeypatch, command):
+    monkeypatch.setattr(progress, "LINE_INTERVAL", 0)
+    monkeypatch.setattr(export_tasks, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(import_tasks, "PROGRESS_EVERY", 2)
+    path = tmp_path / "tasks.jsonl"
+    for n in range(4):
+        make_task(title=f"task {n}")
+    run_command("export_tasks", "--output", str(path))
+    args = ["--output", str(tmp_path / "again.jsonl")] if command == "export_tasks" else [str(path), "--dry-run"]
+    code, _, err = run_command(command, *args)
+    assert code == 0
+    lines = [line for line in err.splitlines() if " in " in line]
+    expected = r"exported 2/4 task\(s\) in \d+ s, \d+/s" if command == "export_tasks" else r"read 2 task\(s\) \(\d+%\) in \d+ s, \d+/s"
+    assert lines and re.fullmatch(expected, lines[0]), err
+    assert "\r" not in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_piped_into_head_ends_quietly():
+    require_postgresql()
+    Task.objects.bulk_create(Task(user_id="user-a", title=f"task {n}", description="x" * 500) for n in range(3000))
+    script = f"{sys.executable} manage.py export_tasks | head -n 2; echo \"status ${{PIPESTATUS[0]}}\""
+    env = {**os.environ, "DATABASE_URL": database_url(), "BETTER_AUTH_URL": "http://127.0.0.1:3000"}
+    result = subprocess.run(["bash", "-c", script], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert len(result.stdout.splitlines()) == 3
+    assert result.stdout.splitlines()[-1] == "status 141"
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_file_at_once_insert_it_once(tmp_path):
+    require_postgresql()
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("".join(json.dumps({**GOOD_ROW, "title": f"task {n}", "created_at": "2026-01-01T00:00:00Z",
+                                        "updated_at": "2026-01-01T00:00:00Z"}) + "\n" for n in range(3000)))
+    env = {**os.environ, "DATABASE_URL": database_url(), "BETTER_AUTH_URL": "http://127.0.0.1:3000"}
+    imports = [subprocess.Popen([sys.executable, "manage.py", "import_tasks", str(path)], cwd=PROJECT_DIR, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = sorted(process.communicate(timeout=120)[0] for process in imports)
+    assert outputs == ["imported 0 task(s); 3000 already there, skipped\n", "imported 3000 task(s)\n"]
+    assert Task.objects.count() == 3000

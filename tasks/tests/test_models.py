@@ -1,10 +1,8 @@
 """The task model's one-statement writes, and what they rely on."""
-from datetime import timedelta
 
 import pytest
 from django.db.models.deletion import Collector
 from django.db.models.signals import post_delete, post_save, pre_save
-from django.utils import timezone
 
 from tasks.models import Task
 
@@ -57,12 +55,5 @@ def test_every_write_stamps_updated_at_with_the_applications_clock(make_task):
 
 
 def test_no_save_signal_is_connected_to_tasks():
-    """`insert_as_given` skips `Task.save()` and its signals: right only while nobody listens to them."""
+    """import_tasks inserts with SQL (tasks/task_import.py), skipping `Task.save()` and its signals: right only while nobody listens to them."""
     assert not any(signal.has_listeners(Task) for signal in (pre_save, post_save))
-
-
-def test_insert_as_given_keeps_the_timestamps_and_derives_tag_keys():
-    moment = timezone.now() - timedelta(days=30)
-    Task.objects.insert_as_given([Task(user_id="user-a", title="Old", tags=["Home"], created_at=moment, updated_at=moment)])
-    task = Task.objects.get()
-    assert (task.created_at, task.updated_at, task.tag_keys, task.version) == (moment, moment, {"home": True}, 1)

@@ -1,12 +1,16 @@
 """`manage.py export_tasks`: every task (or one user's) as JSON Lines or CSV, streamed."""
+import os
+import signal
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 
 from tasks.models import Task
+from tasks.progress import Progress
 from tasks.task_files import FIELDS, FORMATS, format_of, record_writer, task_record
 
 # Rows fetched per query; only one chunk is ever in memory.
 CHUNK_SIZE = 2000
-PROGRESS_WIDTH = 30
 
 
 class Command(BaseCommand):
@@ -28,10 +32,22 @@ class Command(BaseCommand):
         if user is not None:
             tasks = tasks.owned_by(user)
         if output is None:
-            count = self.export(tasks, self.stdout, file_format)
+            count = self.export_to_stdout(tasks, file_format)
         else:
             count = self.export_to_file(tasks, output, file_format)
         self.stderr.write(f"exported {count} task(s) as {file_format}" + (f" to {output}" if output else ""))
+
+    def export_to_stdout(self, tasks, file_format):
+        try:
+            count = self.export(tasks, self.stdout, file_format)
+            self.stdout.flush()
+        except BrokenPipeError:
+            # The reader (`| head`) has all it wanted: stop quietly, with the status a process
+            # killed by SIGPIPE has (as `yes | head` does), and keep Python's exit-time flush of
+            # stdout from raising again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(128 + signal.SIGPIPE) from None
+        return count
 
     def export_to_file(self, tasks, path, file_format):
         try:
@@ -44,14 +60,13 @@ class Command(BaseCommand):
     def export(self, tasks, out, file_format):
         """Write `tasks` to `out`, one chunk of rows in memory at a time; returns the count."""
         write = record_writer(out, file_format)
-        progress = Progress(self.stderr, tasks.count()) if self.stderr.isatty() else None
+        progress = Progress(self.stderr, "exported", total=tasks.count())
         count = 0
         for count, values in enumerate(rows_in_chunks(tasks), 1):
             write(task_record(values))
-            if progress and count % CHUNK_SIZE == 0:
-                progress.show(count)
-        if progress:
-            progress.finish(count)
+            if count % CHUNK_SIZE == 0:
+                progress.update(count)
+        progress.finish(count)
         return count
 
 
@@ -69,21 +84,3 @@ def rows_in_chunks(tasks):
         if len(rows) < CHUNK_SIZE:
             return
         last_id = rows[-1][0]
-
-
-class Progress:
-    """A one-line bar redrawn in place on a terminal; nothing is worth a dependency here."""
-
-    def __init__(self, stream, total):
-        self.stream = stream
-        self.total = total
-
-    def show(self, done):
-        filled = PROGRESS_WIDTH * done // self.total if self.total else PROGRESS_WIDTH
-        bar = "#" * filled + "." * (PROGRESS_WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {done}/{self.total}", ending="")
-        self.stream.flush()
-
-    def finish(self, done):
-        self.show(done)
-        self.stream.write("")

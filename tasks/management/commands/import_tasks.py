@@ -1,103 +1,110 @@
-"""`manage.py import_tasks`: load what export_tasks wrote, all rows or none.
+"""`manage.py import_tasks`: load what export_tasks wrote, all rows or none, skipping tasks already there.
 
 Rows get new ids: the file's ids may already belong to other tasks here, and a fresh id from
 the database's own sequence never collides. `created_at` and `updated_at` are kept from the
 file (now when absent): each person's list is ordered by `created_at`, so a restore or a move
-between databases leaves it in the order they knew.
+between databases leaves it in the order they knew. See tasks/task_import.py for when a task
+counts as already there.
 """
+import io
+import os
+import sys
+from contextlib import contextmanager, nullcontext
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
-from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 
-from tasks.models import Task
-from tasks.serializers import StrictCharField, TaskSerializer
-from tasks.task_files import FORMATS, RowError, format_of, read_rows
+from tasks.progress import Progress
+from tasks.task_files import FORMATS, RowError, read_rows, sniff_format
+from tasks.task_import import RowValidator, Staging
 
-BATCH_SIZE = 1000
-
-
-class ExportedTaskSerializer(TaskSerializer):
-    """A row of an export file: the API's rules, plus the fields the API leaves to the server."""
-
-    # Not trimmed: a token's `sub` is compared exactly, so " abc" is not the user "abc".
-    user_id = StrictCharField(max_length=Task._meta.get_field("user_id").max_length, trim_whitespace=False)
-    created_at = serializers.DateTimeField(required=False)
-    updated_at = serializers.DateTimeField(required=False)
-
-    class Meta(TaskSerializer.Meta):
-        read_only_fields = ["id"]
-
-    def validate_user_id(self, value):
-        if not value.strip():
-            raise ValidationError("This field may not be blank.")
-        return value
+PROGRESS_EVERY = 1000  # rows
 
 
 class Command(BaseCommand):
     help = (
-        "Import tasks from a JSON Lines or CSV file written by export_tasks. Every row is checked "
-        "with the API's rules; any invalid row is reported with its line number and nothing is written. "
-        "Tasks get new ids; their created_at and updated_at are kept."
+        "Import tasks from a file written by export_tasks (JSON Lines or CSV, told from the content; "
+        "'-' reads stdin). Every row is checked with the API's rules; any invalid row is reported with "
+        "its line number and nothing is written. Tasks get new ids; their created_at and updated_at are "
+        "kept. A task already there (same user, created_at and title) is skipped, so importing a file "
+        "twice adds nothing the second time."
     )
+    # call_command(..., stdin=...) stands in for standard input in tests.
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
-        parser.add_argument("file", metavar="FILE")
-        parser.add_argument(
-            "--format", dest="file_format", choices=FORMATS, help="default: from the file name (.csv, .jsonl)"
-        )
+        parser.add_argument("file", metavar="FILE", help="the file, or - for standard input")
+        parser.add_argument("--format", dest="file_format", choices=FORMATS, help="default: told from the content")
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
 
     def handle(self, *args, file, file_format, dry_run, **options):
-        file_format = file_format or format_of(file)
-        if file_format is None:
-            raise CommandError(f"cannot tell the format of {file} from its name; pass --format json or csv")
+        name = "stdin" if file == "-" else file
         try:
-            with open(file, encoding="utf-8", newline="") as rows_file, transaction.atomic():
-                count = self.import_rows(read_rows(rows_file, file_format), dry_run)
+            with open_task_file(file, options.get("stdin", sys.stdin)) as (text, position, size):
+                sniffed, lines = sniff_format(text)
+                rows = read_rows(lines, file_format or sniffed)
+                progress = Progress(self.stderr, "read", total=None)
+                with transaction.atomic():
+                    count, inserted = self.import_rows(
+                        rows, dry_run, lambda n: progress.update(n, fraction(position, size))
+                    )
+                progress.finish(count)
         except OSError as e:
-            raise CommandError(f"cannot read {file}: {e.strerror or e}") from e
+            raise CommandError(f"cannot read {name}: {e.strerror or e}") from e
         except (UnicodeDecodeError, RowError) as e:
-            raise CommandError(f"cannot read {file}: {e}; nothing imported") from e
-        self.stdout.write(f"{count} valid task(s); nothing written (dry run)" if dry_run else f"imported {count} task(s)")
+            raise CommandError(f"cannot read {name}: {e}; nothing imported") from e
+        if dry_run:
+            self.stdout.write(f"{count} valid task(s); nothing written (dry run)")
+        else:
+            skipped = f"; {count - inserted} already there, skipped" if count > inserted else ""
+            self.stdout.write(f"imported {inserted} task(s){skipped}")
 
-    def import_rows(self, rows, dry_run):
-        """Validate every row, insert the valid ones in batches; raise (rolling back) if any is invalid."""
-        # One serializer validates every row: building one per row would dominate the run time.
-        serializer, batch, count, invalid = ExportedTaskSerializer(), [], 0, 0
-        for line, row in rows:
+    def import_rows(self, rows, dry_run, report):
+        """Check every row and stage the valid ones, then insert those not already there.
+
+        Returns (rows read, tasks inserted); raises, rolling everything back, if a row is invalid.
+        """
+        tasks = self.valid_tasks(rows, report)
+        if dry_run:
+            count = sum(1 for _ in tasks)
+        else:
+            staging = Staging()
+            count = staging.add(tasks)
+        if self.invalid:
+            raise CommandError(f"{self.invalid} invalid row(s); nothing imported", returncode=1)
+        return count, 0 if dry_run else staging.insert_new()
+
+    def valid_tasks(self, rows, report):
+        """(line, fields) of each row while all are valid; each invalid one is reported on stderr and counted."""
+        validate, self.invalid = RowValidator(), 0
+        for count, (line, row) in enumerate(rows, 1):
+            if count % PROGRESS_EVERY == 0:
+                report(count)
             try:
-                task = task_from_row(row, serializer)
+                fields = validate(row)
             except RowError as e:
-                invalid += 1
+                self.invalid += 1
                 self.stderr.write(f"line {line}: {e}")
                 continue
-            count += 1
-            if not (invalid or dry_run):
-                batch.append(task)
-            if len(batch) == BATCH_SIZE:
-                Task.objects.insert_as_given(batch)
-                batch = []
-        if invalid:
-            raise CommandError(f"{invalid} invalid row(s); nothing imported", returncode=1)
-        if batch:
-            Task.objects.insert_as_given(batch)
-        return count
+            if not self.invalid:
+                yield line, fields
 
 
-def task_from_row(row, serializer):
-    """An unsaved Task from a file row, checked as the API checks a request; RowError if invalid."""
-    if isinstance(row, RowError):
-        raise row
-    try:
-        fields = serializer.run_validation(row)
-    except ValidationError as e:
-        raise RowError(describe(e.detail)) from e
-    now = timezone.now()
-    return Task(**{"created_at": now, "updated_at": now, **fields})
+def open_task_file(path, stdin):
+    """A context giving (text, position(), size): bytes read so far and in all, size None for a pipe."""
+    if path != "-":
+        return opened_file(path)
+    binary = getattr(stdin, "buffer", None)
+    text = stdin if binary is None else io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    return nullcontext((text, None, None))
 
 
-def describe(detail):
-    """`{"title": ["This field may not be blank."]}` -> `title: This field may not be blank.`"""
-    return "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in detail.items())
+@contextmanager
+def opened_file(path):
+    # utf-8-sig: a byte-order mark (some editors write one) is not part of the first row.
+    with io.TextIOWrapper(open(path, "rb"), encoding="utf-8-sig", newline="") as text:
+        yield text, text.buffer.tell, os.fstat(text.buffer.fileno()).st_size
+
+
+def fraction(position, size):
+    return position() / size if size else None

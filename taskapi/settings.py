@@ -171,16 +171,23 @@ BETTER_AUTH_JWKS_TIMEOUT = 3
 
 # Shared by every worker when REDIS_URL is set (the rate limit's counters live here).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Starts every key taskapi writes to Redis, so that several deployments (or test runs) can share one.
+REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "taskapi:")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Proxies of ours in front of the service, each appending to X-Forwarded-For; 0 = clients connect
+# directly and REMOTE_ADDR is the client. See tasks/client_address.py.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 
 # Requests per user in DRF's syntax (`1200/minute`); `off` disables the limit.
 _throttle_rate = os.environ.get("API_USER_THROTTLE_RATE", "1200/minute").strip()

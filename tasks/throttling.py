@@ -1,21 +1,70 @@
-"""Per-user rate limiting, counted in the Django cache (Redis when REDIS_URL is set)."""
+"""Per-user rate limiting: one atomic counter per user and window in Redis (the local cache without it)."""
+import functools
+import logging
+
+import redis
 from django.conf import settings
+from redis.exceptions import RedisError
 from rest_framework.throttling import UserRateThrottle
 
-from . import circuit
+from .client_address import client_address
+
+logger = logging.getLogger(__name__)
+
+# One round trip, run by Redis as a unit: parallel requests cannot overwrite each other's counts
+# (a read, an increment in Python and a write back can). The window opens with its first hit.
+COUNT_HIT = """
+local hits = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {hits, redis.call('PTTL', KEYS[1])}
+"""
+
+
+@functools.cache
+def redis_counter(url):
+    """The hit-counting script on a connection pool for `url`, one per process."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    return client.register_script(COUNT_HIT)
+
+
+def count_hit(key, window_seconds):
+    """(hits in the current window including this one, milliseconds until the window closes)."""
+    hits, expires_in_ms = redis_counter(settings.REDIS_URL)(keys=[key], args=[int(window_seconds * 1000)])
+    return hits, expires_in_ms
 
 
 class PerUserRateThrottle(UserRateThrottle):
-    """DRF's per-user throttle, keyed by the token's `sub`, at API_USER_THROTTLE_RATE.
+    """DRF's per-user throttle, keyed by the token's `sub` (anonymous: the trusted client address).
 
-    The rate is read per request (None turns throttling off). If the shared cache cannot
-    be reached, requests are let through: an outage of the counter must not become an
-    outage of the API.
+    The rate is API_USER_THROTTLE_RATE, read per request (None turns throttling off). With
+    REDIS_URL the count is one atomic Redis call per request, shared by every worker; without
+    it DRF's own count in the per-process cache. If Redis cannot be reached, requests are let
+    through: an outage of the counter must not become an outage of the API.
     """
 
     def get_rate(self):
         return settings.API_USER_THROTTLE_RATE
 
+    def get_ident(self, request):
+        return client_address(request)
+
     def allow_request(self, request, view):
-        # A Redis that fails or hangs costs one timeout per worker per cooldown (tasks.circuit).
-        return circuit.redis.call_or(True, super().allow_request, request, view)
+        if not settings.REDIS_URL:
+            return super().allow_request(request, view)
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        try:
+            self.hits, expires_in_ms = count_hit(settings.REDIS_KEY_PREFIX + self.key, self.duration)
+        except RedisError as e:
+            logger.warning("rate limit not applied, Redis unreachable: %s", e.__class__.__name__)
+            return True
+        self.retry_after = max(expires_in_ms, 0) / 1000
+        return self.hits <= self.num_requests
+
+    def wait(self):
+        if not settings.REDIS_URL:
+            return super().wait()
+        return self.retry_after

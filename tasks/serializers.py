@@ -5,7 +5,9 @@ from datetime import datetime, time, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from .models import DESCRIPTION_MAX_LENGTH, MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task, unique_tags
+from .models import (
+    DESCRIPTION_MAX_LENGTH, MAX_TAGS, STATS_MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task, unique_tags,
+)
 
 SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -181,4 +183,5 @@ class StatsSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     overdue = serializers.IntegerField()
     by_priority = serializers.DictField(child=serializers.IntegerField())
-    tags = TagCountSerializer(many=True)
+    tags = TagCountSerializer(many=True, help_text=f"The {STATS_MAX_TAGS} most used tags, most used first (ties by name).")
+    tags_total = serializers.IntegerField(help_text=f"How many distinct tags there are; more than listed when over {STATS_MAX_TAGS}.")

@@ -193,6 +193,10 @@ TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 _throttle_rate = os.environ.get("API_USER_THROTTLE_RATE", "1200/minute").strip()
 API_USER_THROTTLE_RATE = None if _throttle_rate.lower() == "off" else _throttle_rate
 
+# Tasks one user may have; `0` or `off` removes the limit. See tasks/quota.py.
+_task_quota = os.environ.get("API_MAX_TASKS_PER_USER", "").strip().lower() or "10000"
+API_MAX_TASKS_PER_USER = None if _task_quota in {"0", "off"} else int(_task_quota)
+
 # Largest request body read (API JSON and admin forms); larger ones get 413 before being read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 256 * 1024)
 

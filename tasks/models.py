@@ -9,6 +9,7 @@ from django.db.models.functions import Length, Now, Upper
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
+from .quota import insert_within_quota
 from .tag_counts import top_tags
 
 TITLE_MAX_LENGTH = 200
@@ -59,6 +60,21 @@ class TaskQuerySet(models.QuerySet):
             "tags": tags,
             "tags_total": tags_total,
         }
+
+    def create_within_quota(self, quota, **fields):
+        """Create a task unless its owner has `quota` tasks already (None: no limit); None if refused.
+
+        One statement either way: the quota is checked inside the INSERT (see tasks/quota.py).
+        """
+        if quota is None:
+            return self.create(**fields)
+        task = self.model(**fields)
+        task.tag_keys = tag_keys(task.tags)
+        task.pk = insert_within_quota(task, quota, self.db)
+        if task.pk is None:
+            return None
+        task._state.adding, task._state.db = False, self.db
+        return task
 
     def set_completed(self, completed):
         """Set `completed` on the rows not already in that state; returns how many changed.

@@ -2,9 +2,11 @@
 import re
 from datetime import datetime, time, timezone
 
+from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
+from .exceptions import TaskQuotaExceeded
 from .models import (
     DESCRIPTION_MAX_LENGTH, MAX_TAGS, STATS_MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task, unique_tags,
 )
@@ -102,6 +104,12 @@ class TaskSerializer(serializers.ModelSerializer):
             "version", "created_at", "updated_at",
         ]
         read_only_fields = ["id", "user_id", "version", "created_at", "updated_at"]
+
+    def create(self, validated_data):
+        task = Task.objects.create_within_quota(settings.API_MAX_TASKS_PER_USER, **validated_data)
+        if task is None:
+            raise TaskQuotaExceeded()
+        return task
 
     def validate_description(self, value):
         return "" if value is None else value

@@ -5,6 +5,9 @@ the database's own sequence never collides. `created_at` and `updated_at` are ke
 file (now when absent): each person's list is ordered by `created_at`, so a restore or a move
 between databases leaves it in the order they knew.
 """
+from collections import Counter
+
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from tasks.models import Task, tag_keys
+from tasks.quota import users_over_quota
 from tasks.serializers import StrictCharField, TaskSerializer
 from tasks.task_files import FORMATS, RowError, format_of, read_rows
 
@@ -73,6 +77,7 @@ class Command(BaseCommand):
         """Validate every row, insert the valid ones in batches; raise (rolling back) if any is invalid."""
         # One serializer validates every row: building one per row would dominate the run time.
         serializer, batch, count, invalid = ExportedTaskSerializer(), [], 0, 0
+        per_user = Counter()
         for line, row in rows:
             try:
                 task = task_from_row(row, serializer)
@@ -81,6 +86,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"line {line}: {e}")
                 continue
             count += 1
+            per_user[task.user_id] += 1
             if not (invalid or dry_run):
                 batch.append(task)
             if len(batch) == BATCH_SIZE:
@@ -90,7 +96,23 @@ class Command(BaseCommand):
             raise CommandError(f"{invalid} invalid row(s); nothing imported", returncode=1)
         if batch:
             insert(batch)
+        check_quota(per_user if dry_run else dict.fromkeys(per_user, 0))
         return count
+
+
+def check_quota(added_by_user):
+    """Refuse (rolling back) an import that leaves a user over API_MAX_TASKS_PER_USER.
+
+    `added_by_user`: tasks of each user in the file not yet in the database (0 once inserted).
+    """
+    quota = settings.API_MAX_TASKS_PER_USER
+    over = {} if quota is None else users_over_quota(Task.objects.all(), added_by_user, quota)
+    if over:
+        users = ", ".join(f"{user_id} ({total})" for user_id, total in sorted(over.items())[:10])
+        raise CommandError(
+            f"{len(over)} user(s) would be over API_MAX_TASKS_PER_USER={quota}: {users}; nothing imported",
+            returncode=1,
+        )
 
 
 def insert(tasks):

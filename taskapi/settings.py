@@ -3,6 +3,7 @@
 Every variable read here is listed, with a one-line comment, in `.env.example`.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "tasks",
 ]
 
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "tasks.middleware.RequestLogMiddleware",
     "tasks.metrics.MetricsMiddleware",
     "tasks.middleware.PrivateNoStoreMiddleware",
+    # Before the session, the CSRF check and axes: a refused login attempt costs one counter increment.
+    "tasks.admin_login.AdminLoginRateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -72,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns axes's lockouts into the lockout page; django-axes wants it last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "taskapi.urls"
@@ -123,6 +129,30 @@ DATABASE_RESPONSE_TIMEOUT = env_int("DATABASE_RESPONSE_TIMEOUT", 7)
 CIRCUIT_BREAKER_COOLDOWN = env_int("CIRCUIT_BREAKER_COOLDOWN", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Admin login: attempts limited per account and per client address (django-axes) ---
+# axes's backend comes first: a locked-out attempt is refused before ModelBackend hashes a password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
+# Each parameter alone: failures for one account from anywhere, or from one address for any account.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Further failures while locked out do not extend the lockout, or a guesser would keep staff out forever.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tasks.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
+# Login attempts (POSTs) per client address before any of them reaches the form; DRF's rate syntax.
+ADMIN_LOGIN_RATE = os.environ.get("ADMIN_LOGIN_RATE", "").strip() or "10/minute"
+
+# Django's PBKDF2 first (new and stored hashes alike), hashed at a low CPU priority; see tasks/hashers.py.
+PASSWORD_HASHERS = [
+    "tasks.hashers.LowPriorityPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

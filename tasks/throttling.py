@@ -1,11 +1,11 @@
-"""Per-user rate limiting: one atomic counter per user and window in Redis (the local cache without it)."""
+"""Rate limits: one atomic counter per key and window in Redis (DRF's count in the local cache without it)."""
 import functools
 import logging
 
 import redis
 from django.conf import settings
 from redis.exceptions import RedisError
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
 from .client_address import client_address
 
@@ -33,20 +33,12 @@ def count_hit(key, window_seconds):
     return hits, expires_in_ms
 
 
-class PerUserRateThrottle(UserRateThrottle):
-    """DRF's per-user throttle, keyed by the token's `sub` (anonymous: the trusted client address).
+class AtomicRateThrottle(SimpleRateThrottle):
+    """A SimpleRateThrottle that counts with one atomic Redis call when REDIS_URL is set.
 
-    The rate is API_USER_THROTTLE_RATE, read per request (None turns throttling off). With
-    REDIS_URL the count is one atomic Redis call per request, shared by every worker; without
-    it DRF's own count in the per-process cache. If Redis cannot be reached, requests are let
-    through: an outage of the counter must not become an outage of the API.
+    Without Redis it is DRF's own count in the per-process cache. If Redis cannot be reached,
+    requests are let through: an outage of the counter must not become an outage of the API.
     """
-
-    def get_rate(self):
-        return settings.API_USER_THROTTLE_RATE
-
-    def get_ident(self, request):
-        return client_address(request)
 
     def allow_request(self, request, view):
         if not settings.REDIS_URL:
@@ -57,14 +49,35 @@ class PerUserRateThrottle(UserRateThrottle):
         if self.key is None:
             return True
         try:
-            self.hits, expires_in_ms = count_hit(settings.REDIS_KEY_PREFIX + self.key, self.duration)
+            hits, expires_in_ms = count_hit(settings.REDIS_KEY_PREFIX + self.key, self.duration)
         except RedisError as e:
             logger.warning("rate limit not applied, Redis unreachable: %s", e.__class__.__name__)
             return True
         self.retry_after = max(expires_in_ms, 0) / 1000
-        return self.hits <= self.num_requests
+        return hits <= self.num_requests
 
     def wait(self):
-        if not settings.REDIS_URL:
-            return super().wait()
-        return self.retry_after
+        return self.retry_after if settings.REDIS_URL else super().wait()
+
+    def get_ident(self, request):
+        return client_address(request)
+
+
+class PerUserRateThrottle(AtomicRateThrottle, UserRateThrottle):
+    """Requests per user (the token's `sub`; anonymous: the trusted client address), at
+    API_USER_THROTTLE_RATE, read per request (None turns throttling off)."""
+
+    def get_rate(self):
+        return settings.API_USER_THROTTLE_RATE
+
+
+class AdminLoginThrottle(AtomicRateThrottle):
+    """Admin login attempts per client address, at ADMIN_LOGIN_RATE; checked before the form is read."""
+
+    scope = "admin_login"
+
+    def get_rate(self):
+        return settings.ADMIN_LOGIN_RATE
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

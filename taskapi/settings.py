@@ -142,8 +142,9 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "tasks.client_address.client_address"
 AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
-# Login attempts (POSTs) per client address before any of them reaches the form; DRF's rate syntax.
-ADMIN_LOGIN_RATE = os.environ.get("ADMIN_LOGIN_RATE", "").strip() or "10/minute"
+# Login attempts (POSTs) per client address before any of them reaches the form; DRF's rate syntax, `off` for none.
+_login_rate = os.environ.get("ADMIN_LOGIN_RATE", "").strip() or "10/minute"
+ADMIN_LOGIN_RATE = None if _login_rate.lower() == "off" else _login_rate
 
 # Django's PBKDF2 first (new and stored hashes alike), hashed at a low CPU priority; see tasks/hashers.py.
 PASSWORD_HASHERS = [

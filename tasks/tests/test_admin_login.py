@@ -4,6 +4,7 @@ import http.cookiejar
 import logging
 import multiprocessing
 import os
+import runpy
 import statistics
 import threading
 import time
@@ -21,7 +22,7 @@ from django.core.cache import cache
 from tasks.admin_login import GATE_KEY
 from tasks.hashers import HASHING_NICENESS, LowPriorityPBKDF2PasswordHasher, lower_this_threads_priority
 
-from .live import Gunicorn, call, database_url, require_postgresql
+from .live import PROJECT_DIR, Gunicorn, call, database_url, require_postgresql
 from .test_throttling import REDIS_URL, require_redis
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +115,12 @@ def test_login_attempts_beyond_the_address_rate_are_refused_before_the_form(clie
     response = attempt(client, "boss", "right-password", ATTACKER_ADDRESS)
     assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 60
     assert attempt(client, "boss", "right-password", STAFF_ADDRESS).status_code == 302
+
+
+@pytest.mark.parametrize("value, rate", [("", "10/minute"), ("3/hour", "3/hour"), ("off", None), ("OFF", None)])
+def test_admin_login_rate_from_the_environment(monkeypatch, value, rate):
+    monkeypatch.setenv("ADMIN_LOGIN_RATE", value)
+    assert runpy.run_path(str(PROJECT_DIR / "taskapi" / "settings.py"))["ADMIN_LOGIN_RATE"] == rate
 
 
 def test_the_login_page_itself_is_not_limited(client, hashes, settings):

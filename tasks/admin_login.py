@@ -12,18 +12,15 @@ failures and refuses locked-out attempts before any hash. Two cheaper checks com
 
 Both refusals are a short 429 page built without the template engine, the session or a query.
 """
-import logging
 import math
 from contextlib import contextmanager
 
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import reverse
-from redis.exceptions import RedisError
 
+from . import circuit
 from .throttling import AdminLoginThrottle
-
-logger = logging.getLogger(__name__)
 
 GATE_KEY = "admin_login_gate"
 # Far longer than a hash; frees the gate should a worker die while holding it.
@@ -61,24 +58,13 @@ def login_gate():
     The lock is a key added to the shared cache (Redis's SET NX with an expiry); without
     REDIS_URL the cache is per process, and so is the gate. If Redis fails, logins go ahead.
     """
+    # None: Redis failed or its breaker is open (tasks.circuit); the login goes ahead ungated.
+    admitted = circuit.redis.call_or(None, cache.add, GATE_KEY, True, GATE_SECONDS)
     try:
-        admitted = cache.add(GATE_KEY, True, GATE_SECONDS)
-    except RedisError as e:
-        logger.warning("login gate not applied, Redis unreachable: %s", e.__class__.__name__)
-        yield True
-        return
-    try:
-        yield admitted
+        yield admitted is not False
     finally:
         if admitted:
-            release_gate()
-
-
-def release_gate():
-    try:
-        cache.delete(GATE_KEY)
-    except RedisError as e:
-        logger.warning("login gate left to expire, Redis unreachable: %s", e.__class__.__name__)
+            circuit.redis.call_or(None, cache.delete, GATE_KEY)
 
 
 def refused(reason, retry_after):

@@ -1,15 +1,12 @@
 """Rate limits: one atomic counter per key and window in Redis (DRF's count in the local cache without it)."""
 import functools
-import logging
 
 import redis
 from django.conf import settings
-from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
+from . import circuit
 from .client_address import client_address
-
-logger = logging.getLogger(__name__)
 
 # One round trip, run by Redis as a unit: parallel requests cannot overwrite each other's counts
 # (a read, an increment in Python and a write back can). The window opens with its first hit.
@@ -36,23 +33,23 @@ def count_hit(key, window_seconds):
 class AtomicRateThrottle(SimpleRateThrottle):
     """A SimpleRateThrottle that counts with one atomic Redis call when REDIS_URL is set.
 
-    Without Redis it is DRF's own count in the per-process cache. If Redis cannot be reached,
+    Without Redis it is DRF's own count in the per-process cache. If Redis fails or hangs,
     requests are let through: an outage of the counter must not become an outage of the API.
     """
 
     def allow_request(self, request, view):
         if not settings.REDIS_URL:
-            return super().allow_request(request, view)
+            # A Redis cache configured by hand (CACHES) fails open the same way.
+            return circuit.redis.call_or(True, super().allow_request, request, view)
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        try:
-            hits, expires_in_ms = count_hit(settings.REDIS_KEY_PREFIX + self.key, self.duration)
-        except RedisError as e:
-            logger.warning("rate limit not applied, Redis unreachable: %s", e.__class__.__name__)
-            return True
+        # A Redis that fails or hangs costs one timeout per worker per cooldown (tasks.circuit).
+        hits, expires_in_ms = circuit.redis.call_or(
+            (0, 0), count_hit, settings.REDIS_KEY_PREFIX + self.key, self.duration
+        )
         self.retry_after = max(expires_in_ms, 0) / 1000
         return hits <= self.num_requests
 

@@ -2,6 +2,7 @@
 import pytest
 from django.test import RequestFactory
 
+from deploy.web import trusted_proxies
 from tasks.client_address import client_address
 
 SPOOFED = "6.6.6.6"
@@ -26,3 +27,10 @@ def test_client_address_is_the_nth_hop_from_the_right(settings, proxies, forward
     headers = {} if forwarded_for is None else {"HTTP_X_FORWARDED_FOR": forwarded_for}
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.9", **headers)
     assert client_address(request) == expected
+
+
+@pytest.mark.parametrize(
+    "configured, passed_on", [({}, "1"), ({"DJANGO_TRUSTED_PROXY_COUNT": " "}, "1"), ({"DJANGO_TRUSTED_PROXY_COUNT": "2"}, "2")]
+)
+def test_the_web_process_counts_its_own_nginx_as_a_trusted_proxy(configured, passed_on):
+    assert trusted_proxies(configured) == {"DJANGO_TRUSTED_PROXY_COUNT": passed_on}

@@ -8,7 +8,14 @@ from rest_framework import serializers
 
 from .exceptions import TaskQuotaExceeded
 from .models import (
-    DESCRIPTION_MAX_LENGTH, MAX_TAGS, STATS_MAX_TAGS, TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Priority, Task, unique_tags,
+    DESCRIPTION_MAX_LENGTH,
+    MAX_TAGS,
+    STATS_MAX_TAGS,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Priority,
+    Task,
+    unique_tags,
 )
 
 SURROGATES = re.compile("[\ud800-\udfff]")

@@ -307,5 +307,7 @@ LOGGING = {
         # tasks.middleware already logs every request; Django's "Not Found: ..." lines would
         # repeat 4xx ones. Server errors still come through, with their traceback.
         "django.request": {"level": "ERROR"},
+        # django-axes announces itself at every start; its lockout warnings (axes.handlers) still come through.
+        "axes.apps": {"level": "WARNING"},
     },
 }

@@ -45,6 +45,12 @@ def render_nginx_config(values):
     return text
 
 
+def trusted_proxies(environ):
+    """nginx here is always one proxy in front of gunicorn: DJANGO_TRUSTED_PROXY_COUNT is at least 1
+    (otherwise every client would be keyed on nginx's own address); a platform router adds more."""
+    return {"DJANGO_TRUSTED_PROXY_COUNT": environ.get("DJANGO_TRUSTED_PROXY_COUNT", "").strip() or "1"}
+
+
 def nginx_binary(environ):
     found = environ.get("NGINX_BIN") or shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if not found:
@@ -87,7 +93,7 @@ def main():
 
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "taskapi.wsgi"],
-        cwd=PROJECT_DIR, env={**environ, "GUNICORN_BIND": values["UPSTREAM"]},
+        cwd=PROJECT_DIR, env={**environ, "GUNICORN_BIND": values["UPSTREAM"], **trusted_proxies(environ)},
     )
     if not wait_for_socket(runtime_dir / "gunicorn.sock", gunicorn):
         stop(gunicorn, signal.SIGTERM)

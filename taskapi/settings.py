@@ -3,6 +3,7 @@
 Every variable read here is listed, with a one-line comment, in `.env.example`.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "tasks",
 ]
 
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "tasks.middleware.RequestLogMiddleware",
     "tasks.metrics.MetricsMiddleware",
     "tasks.middleware.PrivateNoStoreMiddleware",
+    # Before the session, the CSRF check and axes: a refused login attempt costs one counter increment.
+    "tasks.admin_login.AdminLoginRateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -72,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns axes's lockouts into the lockout page; django-axes wants it last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "taskapi.urls"
@@ -124,6 +130,31 @@ CIRCUIT_BREAKER_COOLDOWN = env_int("CIRCUIT_BREAKER_COOLDOWN", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Admin login: attempts limited per account and per client address (django-axes) ---
+# axes's backend comes first: a locked-out attempt is refused before ModelBackend hashes a password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
+# Each parameter alone: failures for one account from anywhere, or from one address for any account.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Further failures while locked out do not extend the lockout, or a guesser would keep staff out forever.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tasks.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked_out.html"
+# Login attempts (POSTs) per client address before any of them reaches the form; DRF's rate syntax, `off` for none.
+_login_rate = os.environ.get("ADMIN_LOGIN_RATE", "").strip() or "10/minute"
+ADMIN_LOGIN_RATE = None if _login_rate.lower() == "off" else _login_rate
+
+# Django's PBKDF2 first (new and stored hashes alike), hashed at a low CPU priority; see tasks/hashers.py.
+PASSWORD_HASHERS = [
+    "tasks.hashers.LowPriorityPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -171,20 +202,31 @@ BETTER_AUTH_JWKS_TIMEOUT = 3
 
 # Shared by every worker when REDIS_URL is set (the rate limit's counters live here).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Starts every key taskapi writes to Redis, so that several deployments (or test runs) can share one.
+REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "taskapi:")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Proxies of ours in front of the service, each appending to X-Forwarded-For; 0 = clients connect
+# directly and REMOTE_ADDR is the client. See tasks/client_address.py.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+
 # Requests per user in DRF's syntax (`1200/minute`); `off` disables the limit.
 _throttle_rate = os.environ.get("API_USER_THROTTLE_RATE", "1200/minute").strip()
 API_USER_THROTTLE_RATE = None if _throttle_rate.lower() == "off" else _throttle_rate
+
+# Tasks one user may have; `0` or `off` removes the limit. See tasks/quota.py.
+_task_quota = os.environ.get("API_MAX_TASKS_PER_USER", "").strip().lower() or "10000"
+API_MAX_TASKS_PER_USER = None if _task_quota in {"0", "off"} else int(_task_quota)
 
 # Largest request body read (API JSON and admin forms); larger ones get 413 before being read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 256 * 1024)
@@ -264,5 +306,7 @@ LOGGING = {
         # tasks.middleware already logs every request; Django's "Not Found: ..." lines would
         # repeat 4xx ones. Server errors still come through, with their traceback.
         "django.request": {"level": "ERROR"},
+        # django-axes announces itself at every start; its lockout warnings (axes.handlers) still come through.
+        "axes.apps": {"level": "WARNING"},
     },
 }

@@ -48,3 +48,14 @@ class IdempotencyKeyReused(DetailDictMixin, APIException):
     default_code = "idempotency_key_reused"
 
 
+
+
+class TaskQuotaExceeded(DetailDictMixin, APIException):
+    """The caller already has API_MAX_TASKS_PER_USER tasks; deleting some makes room again.
+
+    409: the request is valid and would succeed against another state of the caller's tasks.
+    """
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "You have reached the maximum number of tasks; delete some to create more."
+    default_code = "task_quota_exceeded"

@@ -1,5 +1,4 @@
 """A person's task, owned by the Better Auth user id found in their token's `sub`."""
-from collections import Counter
 from datetime import timedelta
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -10,10 +9,15 @@ from django.db.models.functions import Length, Upper
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
+from .quota import insert_within_quota
+from .tag_counts import top_tags
+
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
 MAX_TAGS = 20
 TAG_MAX_LENGTH = 32
+# The stats list the most used tags only: its size must not grow with a person's data.
+STATS_MAX_TAGS = 100
 
 
 class Priority(models.IntegerChoices):
@@ -67,7 +71,11 @@ class TaskQuerySet(models.QuerySet):
         return self._raw_delete(self.db)
 
     def stats(self, now):
-        """Counts for the stats endpoint in one aggregate query, plus one for the tags."""
+        """Counts for the stats endpoint in one aggregate query, plus one for the top tags.
+
+        At most STATS_MAX_TAGS tags are listed; `tags_total` says how many distinct ones there are.
+        """
+        tags, tags_total = top_tags(self, STATS_MAX_TAGS)
         counts = self.aggregate(
             n_total=Count("id"),
             n_completed=Count("id", filter=Q(completed=True)),
@@ -80,17 +88,24 @@ class TaskQuerySet(models.QuerySet):
             "pending": counts["n_total"] - counts["n_completed"],
             "overdue": counts["n_overdue"],
             "by_priority": {label: counts[f"n_{label}"] for label in Priority.labels},
-            "tags": self.tag_counts(),
+            "tags": tags,
+            "tags_total": tags_total,
         }
 
-    def tag_counts(self):
-        """[{"name", "count"}], most used first; a tag is named as on its newest task."""
-        names, counts = {}, Counter()
-        for tags in self.exclude(tags=[]).order_by("-created_at", "-id").values_list("tags", flat=True):
-            for tag in tags:
-                names.setdefault(tag.lower(), tag)
-                counts[tag.lower()] += 1
-        return [{"name": names[key], "count": count} for key, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    def create_within_quota(self, quota, **fields):
+        """Create a task unless its owner has `quota` tasks already (None: no limit); None if refused.
+
+        One statement either way: the quota is checked inside the INSERT (see tasks/quota.py).
+        """
+        if quota is None:
+            return self.create(**fields)
+        task = self.model(**fields)
+        task.tag_keys = tag_keys(task.tags)
+        task.pk = insert_within_quota(task, quota, self.db)
+        if task.pk is None:
+            return None
+        task._state.adding, task._state.db = False, self.db
+        return task
 
     def set_completed(self, completed):
         """Set `completed` on the rows not already in that state; returns how many changed.

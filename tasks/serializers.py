@@ -2,12 +2,15 @@
 import re
 from datetime import datetime, time, timezone
 
+from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
+from .exceptions import TaskQuotaExceeded
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     MAX_TAGS,
+    STATS_MAX_TAGS,
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Priority,
@@ -111,6 +114,12 @@ class TaskSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "user_id", "version", "created_at", "updated_at"]
 
+    def create(self, validated_data):
+        task = Task.objects.create_within_quota(settings.API_MAX_TASKS_PER_USER, **validated_data)
+        if task is None:
+            raise TaskQuotaExceeded()
+        return task
+
     def validate_description(self, value):
         return "" if value is None else value
 
@@ -196,4 +205,5 @@ class StatsSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     overdue = serializers.IntegerField()
     by_priority = serializers.DictField(child=serializers.IntegerField())
-    tags = TagCountSerializer(many=True)
+    tags = TagCountSerializer(many=True, help_text=f"The {STATS_MAX_TAGS} most used tags, most used first (ties by name).")
+    tags_total = serializers.IntegerField(help_text=f"How many distinct tags there are; more than listed when over {STATS_MAX_TAGS}.")

@@ -140,6 +140,8 @@ class HealthView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    # A load balancer probes from one address, often; a 429 would take the instance out of service.
+    throttle_classes = []
 
     @extend_schema(
         responses={

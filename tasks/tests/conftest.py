@@ -1,5 +1,8 @@
 """Fixtures: really signed tokens, a JWKS really served over HTTP on 127.0.0.1, API clients."""
 import io
+import os
+import subprocess
+import sys
 import time
 
 import jwt
@@ -15,7 +18,7 @@ from tasks.models import Task
 
 from .forged_tokens import Forge
 from .keys import ALGORITHMS, JWKSServer, SigningKey
-from .live import Gunicorn, app_env, require_postgresql
+from .live import PROJECT_DIR, Gunicorn, app_env, require_postgresql
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,6 +46,18 @@ def closed_circuits():
     circuit.reset_all()
     yield
     circuit.reset_all()
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory):
+    """A DJANGO_STATIC_ROOT filled by `collectstatic`, as a release has it, for real servers (gunicorn)."""
+    root = tmp_path_factory.mktemp("static")
+    env = {**os.environ, "DJANGO_STATIC_ROOT": str(root), "BETTER_AUTH_URL": "http://127.0.0.1:3000"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=PROJECT_DIR, env=env, check=True, timeout=120,
+    )
+    return root
 
 
 @pytest.fixture(scope="session")

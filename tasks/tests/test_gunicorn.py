@@ -30,23 +30,18 @@ def wait_for_health(url, process, deadline=20):
 
 
 @pytest.fixture(scope="module")
-def production_env(tmp_path_factory):
+def production_env(tmp_path_factory, collected_static):
     """The environment of a deploy: DEBUG off, a real secret, collected static files."""
     tmp_path = tmp_path_factory.mktemp("deploy")
-    env = {
+    return {
         **os.environ,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "gunicorn-test-" + os.urandom(24).hex(),
-        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+        "DJANGO_STATIC_ROOT": str(collected_static),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "BETTER_AUTH_URL": "http://127.0.0.1:3000",
         "WEB_CONCURRENCY": "1",
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=PROJECT_DIR, env=env, check=True, timeout=120,
-    )
-    return env
 
 
 @pytest.fixture

@@ -270,6 +270,7 @@ def test_stats_count_the_callers_tasks_only(user_client, planned, django_assert_
         "overdue": 1,
         "by_priority": {"low": 1, "medium": 1, "high": 2},
         "tags": [{"name": "home", "count": 2}, {"name": "work", "count": 2}, {"name": "shop", "count": 1}],
+        "tags_total": 3,
     }
 
 
@@ -277,6 +278,25 @@ def test_stats_on_the_user_path_and_for_no_tasks(auth_client):
     response = auth_client("nobody").get("/api/nobody/tasks/stats/")
     assert response.json() == {
         "total": 0, "completed": 0, "pending": 0, "overdue": 0,
-        "by_priority": {"low": 0, "medium": 0, "high": 0}, "tags": [],
+        "by_priority": {"low": 0, "medium": 0, "high": 0}, "tags": [], "tags_total": 0,
     }
     assert auth_client("nobody").get(f"/api/{USER}/tasks/stats").status_code == 403
+
+
+def test_stats_list_the_100_most_used_tags_and_count_them_all(user_client, make_task):
+    for number in range(150):
+        make_task(USER, title=f"t{number}", tags=[f"tag{number:03}"] + (["often"] if number % 2 else []))
+    make_task(USER, title="newest", tags=["OFTEN"])
+    body = user_client.get("/api/tasks/stats").json()
+    assert body["tags_total"] == 151
+    assert len(body["tags"]) == 100
+    assert body["tags"][0] == {"name": "OFTEN", "count": 76}
+    assert body["tags"][1:] == [{"name": f"tag{number:03}", "count": 1} for number in range(99)]
+
+
+def test_stats_name_a_tag_as_written_on_its_newest_task(user_client, make_task):
+    make_task(USER, title="old", tags=["Home", "ÉTÉ"])
+    make_task(USER, title="new", tags=["hoME"])
+    make_task("user-b", title="other user", tags=["HOME"])
+    body = user_client.get("/api/tasks/stats").json()
+    assert body["tags"] == [{"name": "hoME", "count": 2}, {"name": "ÉTÉ", "count": 1}]

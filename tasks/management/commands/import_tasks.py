@@ -9,12 +9,16 @@ counts as already there.
 import io
 import os
 import sys
+from collections import Counter
 from contextlib import contextmanager, nullcontext
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from tasks.models import Task
 from tasks.progress import Progress
+from tasks.quota import users_over_quota
 from tasks.task_files import FORMATS, RowError, read_rows, sniff_format
 from tasks.task_import import RowValidator, Staging
 
@@ -72,11 +76,14 @@ class Command(BaseCommand):
             count = staging.add(tasks)
         if self.invalid:
             raise CommandError(f"{self.invalid} invalid row(s); nothing imported", returncode=1)
-        return count, 0 if dry_run else staging.insert_new()
+        inserted = 0 if dry_run else staging.insert_new()
+        # A dry run counts every row of the file as new; a real one checks what was inserted.
+        check_quota(self.per_user if dry_run else dict.fromkeys(self.per_user, 0))
+        return count, inserted
 
     def valid_tasks(self, rows, report):
         """(line, fields) of each row while all are valid; each invalid one is reported on stderr and counted."""
-        validate, self.invalid = RowValidator(), 0
+        validate, self.invalid, self.per_user = RowValidator(), 0, Counter()
         for count, (line, row) in enumerate(rows, 1):
             if count % PROGRESS_EVERY == 0:
                 report(count)
@@ -86,6 +93,7 @@ class Command(BaseCommand):
                 self.invalid += 1
                 self.stderr.write(f"line {line}: {e}")
                 continue
+            self.per_user[fields["user_id"]] += 1
             if not self.invalid:
                 yield line, fields
 
@@ -97,6 +105,21 @@ def open_task_file(path, stdin):
     binary = getattr(stdin, "buffer", None)
     text = stdin if binary is None else io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
     return nullcontext((text, None, None))
+
+
+def check_quota(added_by_user):
+    """Refuse (rolling back) an import that leaves a user over API_MAX_TASKS_PER_USER.
+
+    `added_by_user`: tasks of each user in the file not yet in the database (0 once inserted).
+    """
+    quota = settings.API_MAX_TASKS_PER_USER
+    over = {} if quota is None else users_over_quota(Task.objects.all(), added_by_user, quota)
+    if over:
+        users = ", ".join(f"{user_id} ({total})" for user_id, total in sorted(over.items())[:10])
+        raise CommandError(
+            f"{len(over)} user(s) would be over API_MAX_TASKS_PER_USER={quota}: {users}; nothing imported",
+            returncode=1,
+        )
 
 
 @contextmanager

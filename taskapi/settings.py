@@ -223,6 +223,13 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's JavaScript and CSS from drf-spectacular-sidecar's static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tasks.schema.every_response_field_is_required",
+        "tasks.schema.request_id_on_every_response",
+        "tasks.schema.user_id_routes_are_an_alias",
+    ],
+    "ENUM_NAME_OVERRIDES": {"Priority": "tasks.models.Priority.labels"},
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
@@ -230,7 +237,10 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # The defaults already allow `authorization`; conditional and idempotent writes need these too,
 # and the browser may only read the response headers listed in CORS_EXPOSE_HEADERS.
 CORS_ALLOW_HEADERS = (*default_cors_headers, "if-match", "if-none-match", "idempotency-key", "x-request-id")
-CORS_EXPOSE_HEADERS = ["Link", "Location", "ETag", "Retry-After", "Idempotent-Replayed", "X-Request-ID"]
+# Every response header the OpenAPI document lists (a test keeps the two in step).
+CORS_EXPOSE_HEADERS = [
+    "Link", "Location", "ETag", "Retry-After", "Idempotent-Replayed", "WWW-Authenticate", "X-Request-ID",
+]
 
 # `/metrics` answers only requests with `Authorization: Bearer <this>`; unset, it answers 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -53,6 +53,11 @@ class InstantField(forms.Field):
             return LATEST_INSTANT
 
 
+@extend_schema_field({
+    "type": "string",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}],
+    "description": "YYYY-MM-DD (a whole UTC day) or an ISO 8601 timestamp with a UTC offset.",
+})
 class InstantFilter(django_filters.Filter):
     field_class = InstantField
 
@@ -91,13 +96,16 @@ class TagsFilter(django_filters.Filter):
 BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
 
 
-def strict_boolean(**kwargs):
-    """A filter taking exactly `true` or `false`; anything else is a 400, not an ignored filter."""
-    return django_filters.TypedChoiceFilter(choices=BOOLEAN_CHOICES, coerce=lambda value: value == "true", **kwargs)
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """Exactly `true` or `false` (a boolean in the document); anything else is a 400, not an ignored filter."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=BOOLEAN_CHOICES, coerce=lambda value: value == "true", **kwargs)
 
 
 class TaskFilter(django_filters.FilterSet):
-    completed = strict_boolean()
+    completed = StrictBooleanFilter()
     priority = django_filters.MultipleChoiceFilter(
         choices=[(label, label) for label in Priority.labels], method="filter_priority"
     )
@@ -105,7 +113,7 @@ class TaskFilter(django_filters.FilterSet):
     tag_all = TagsFilter(match_all=True, help_text="Tasks carrying all of these tags.")
     due_before = InstantFilter(field_name="due_at", lookup_expr="lt", day_end=True)
     due_after = InstantFilter(field_name="due_at", lookup_expr="gte")
-    overdue = strict_boolean(method="filter_overdue")
+    overdue = StrictBooleanFilter(method="filter_overdue")
     created_after = InstantFilter(field_name="created_at", lookup_expr="gt")
     updated_since = InstantFilter(field_name="updated_at", lookup_expr="gte")
     # Longer text than a description holds cannot match anything.

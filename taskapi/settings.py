@@ -225,11 +225,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "tasks.schema.error_components",
         "tasks.schema.every_response_field_is_required",
         "tasks.schema.request_id_on_every_response",
+        "tasks.schema.request_body_is_required",
         "tasks.schema.user_id_routes_are_an_alias",
     ],
-    "ENUM_NAME_OVERRIDES": {"Priority": "tasks.models.Priority.labels"},
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")

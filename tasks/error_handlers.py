@@ -56,8 +56,25 @@ def error_body(exc, data):
         code = data.get("code") or (codes if isinstance(codes, str) else exc.default_code)
         return {**data, "detail": str(data["detail"]), "code": str(code)}
     if isinstance(data, list):  # ValidationError("message"), no field
-        return {"detail": " ".join(str(message) for message in data), "code": exc.default_code}
-    return {"detail": str(exc.default_detail), "code": exc.default_code, **data}
+        return {"detail": " ".join(str(message) for message in data), "code": shared_code(exc)}
+    return {"detail": str(exc.default_detail), "code": shared_code(exc), **data}
+
+
+def shared_code(exc):
+    """The one code all of a validation error's messages share (`empty_value`, `blank`...), else `invalid`."""
+    codes = set(leaves(exc.get_codes()))
+    code = codes.pop() if len(codes) == 1 else None
+    return code or exc.default_code  # a message raised without a code (django-filter's) has None
+
+
+def leaves(codes):
+    if isinstance(codes, dict):
+        codes = list(codes.values())
+    if isinstance(codes, list):
+        for item in codes:
+            yield from leaves(item)
+    else:
+        yield codes
 
 
 def server_error_response():

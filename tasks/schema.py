@@ -16,6 +16,8 @@ from rest_framework import serializers
 from .serializers import TEXT_CHARACTER, NullMeansEmpty
 
 ALIAS_TAG = "tasks-by-user-id"
+# A date alone or a timestamp (with its UTC offset: RFC 3339's date-time requires one).
+INSTANT = [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
 ALIAS_SUFFIX = "ByUserId"
 
 
@@ -66,7 +68,7 @@ class DueAtScheme(OpenApiSerializerFieldExtension):
         if direction == "response":
             return {"type": "string", "format": "date-time"}
         return {
-            "type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}],
+            "anyOf": INSTANT,
             "description": "ISO 8601 with a UTC offset, or a date alone (YYYY-MM-DD): the last second of that day, UTC.",
         }
 
@@ -85,11 +87,12 @@ FIELD_MESSAGES = {
         {"type": "object", "additionalProperties": True},
     ],
 }
+# The Error shape, plus one key per field (or parameter, or header) that was refused.
 VALIDATION_ERROR_SCHEMA = {
-    "allOf": [
-        {"$ref": "#/components/schemas/Error"},
-        {"type": "object", "additionalProperties": FIELD_MESSAGES},
-    ],
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["detail", "code"],
+    "additionalProperties": FIELD_MESSAGES,
 }
 
 
@@ -148,8 +151,18 @@ COMMON_ERRORS = {
 COMMON_HEADERS = [WWW_AUTHENTICATE, RETRY_AFTER]
 
 
+# Named components (added by `error_components`), so a generated client has one type each.
+COMPONENTS = {
+    "ValidationError": VALIDATION_ERROR_SCHEMA,
+    "PreconditionFailed": {
+        "description": "The current task, with the Error's `detail` and `code` (`precondition_failed`) beside its fields.",
+        "allOf": [{"$ref": "#/components/schemas/Task"}, {"$ref": "#/components/schemas/Error"}],
+    },
+}
+
+
 def invalid(description):
-    return OpenApiResponse(VALIDATION_ERROR_SCHEMA, description=f"{description} `code`: `invalid` (or `parse_error` for unreadable JSON, `bad_request` for a Host not served); each field named keeps its messages.")
+    return OpenApiResponse({"$ref": "#/components/schemas/ValidationError"}, description=f"{description} `code`: `invalid` (or `parse_error` for unreadable JSON, `bad_request` for a Host not served); each field named keeps its messages.")
 
 
 NOT_FOUND = error("No such task among the caller's own (someone else's task is not found either).", ["not_found"])
@@ -157,17 +170,36 @@ TOO_LARGE = error("The body is larger than API_MAX_BODY_BYTES; it was not read."
 UNSUPPORTED = error("The body is not application/json.", ["unsupported_media_type"])
 
 
-def precondition_failed(task_serializer):
+def precondition_failed():
+    """412: the current task (a `Task`) with the Error's `detail` and `code` beside its fields."""
     return OpenApiResponse(
-        task_serializer,
+        {"$ref": "#/components/schemas/PreconditionFailed"},
         description="If-Match names a version that is no longer current; nothing was written. The body is the current task plus `detail` and `code` (`precondition_failed`), with its ETag.",
     )
+
+
+# Operations whose body must be sent (drf-spectacular cannot tell for a `oneOf` body).
+BODY_REQUIRED = {"bulkTasks"}
+
+
+def request_body_is_required(result, generator, request, public):
+    for operation in operations(result):
+        if operation.get("operationId") in BODY_REQUIRED:
+            operation["requestBody"]["required"] = True
+    return result
 
 
 def responses(**by_status):
     """The common error answers plus an action's own (keys like `r200`)."""
     own = {int(name[1:]): response for name, response in by_status.items()}
     return {**COMMON_ERRORS, **own}
+
+
+def error_components(result, generator, request, public):
+    """The 400 and 412 shapes, referenced by name from every operation that answers them."""
+    result["components"]["schemas"].update(COMPONENTS)
+    result["components"]["schemas"] = dict(sorted(result["components"]["schemas"].items()))
+    return result
 
 
 def every_response_field_is_required(result, generator, request, public):
@@ -177,7 +209,7 @@ def every_response_field_is_required(result, generator, request, public):
     (tfranzel/drf-spectacular#1347); request components (`...Request`) keep it.
     """
     for name, component in result.get("components", {}).get("schemas", {}).items():
-        if name.endswith("Request") or "properties" not in component:
+        if name.endswith("Request") or "properties" not in component or name in COMPONENTS:
             continue
         component["required"] = sorted(component["properties"])
     return result

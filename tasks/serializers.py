@@ -41,15 +41,18 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-# What JSON Schema can say of these rules (ECMA/Python regex): no NUL, no lone surrogate, and a
-# trimmed text's length counted between its first and last visible characters.
-TEXT_CHARACTER = r"[^\x00\ud800-\udfff]"
-VISIBLE_CHARACTER = r"[^\s\x00\ud800-\udfff]"
+# What JSON Schema can say of these rules: no NUL, and a trimmed text's length counted between
+# its first and last visible characters. (Lone surrogates, also refused, cannot be written in
+# a pattern every validator compiles.)
+TEXT_CHARACTER = r"[^\x00]"
+# Exactly what str.strip() removes (str.isspace()), spelled out: regex engines disagree on `\s`.
+WHITESPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+VISIBLE_CHARACTER = rf"[^{WHITESPACE}\x00]"
 
 
 def trimmed_text_schema(max_length, description):
     inner = f"{TEXT_CHARACTER}{{0,{max_length - 2}}}"
-    pattern = rf"^\s*{VISIBLE_CHARACTER}(?:{inner}{VISIBLE_CHARACTER})?\s*$"
+    pattern = rf"^[{WHITESPACE}]*{VISIBLE_CHARACTER}(?:{inner}{VISIBLE_CHARACTER})?[{WHITESPACE}]*$"
     return {"type": "string", "pattern": pattern, "description": description}
 
 
@@ -120,7 +123,20 @@ class DueAtField(serializers.DateTimeField):
                 return end_of_day(day)
             if moment is not None and moment.tzinfo is None:
                 self.fail("naive")
-        return super().to_internal_value(value)
+        try:
+            # In UTC before it reaches PostgreSQL, which takes offsets only up to 15:59.
+            return super().to_internal_value(value).astimezone(timezone.utc)
+        except OverflowError:
+            self.fail("invalid", format="a moment between years 1 and 9999 in UTC")
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON `true` or `false` only (DRF's also takes "yes", 1, "on", ...), as the document says."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 class PriorityField(serializers.ChoiceField):
@@ -154,6 +170,7 @@ class TaskSerializer(serializers.ModelSerializer):
     description = DescriptionField(
         max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False
     )
+    completed = StrictBooleanField(required=False)
     priority = PriorityField(required=False)
     due_at = DueAtField(required=False, allow_null=True)
     tags = TagListField(required=False)

@@ -59,7 +59,7 @@ TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
         parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
         responses=responses(
             r200=TaskSerializer, r400=invalid("The body is invalid."), r404=NOT_FOUND,
-            r412=precondition_failed(TaskSerializer), r413=TOO_LARGE, r415=UNSUPPORTED,
+            r412=precondition_failed(), r413=TOO_LARGE, r415=UNSUPPORTED,
         ),
     ),
     partial_update=extend_schema(
@@ -67,14 +67,14 @@ TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
         parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
         responses=responses(
             r200=TaskSerializer, r400=invalid("The body is invalid."), r404=NOT_FOUND,
-            r412=precondition_failed(TaskSerializer), r413=TOO_LARGE, r415=UNSUPPORTED,
+            r412=precondition_failed(), r413=TOO_LARGE, r415=UNSUPPORTED,
         ),
     ),
     destroy=extend_schema(
         operation_id="deleteTask", summary="Delete a task",
         parameters=[*TASK_WRITE_HEADERS, etag(412)],
         responses=responses(
-            r204=OpenApiResponse(description="Deleted."), r404=NOT_FOUND, r412=precondition_failed(TaskSerializer),
+            r204=OpenApiResponse(description="Deleted."), r404=NOT_FOUND, r412=precondition_failed(),
         ),
     ),
 )
@@ -134,7 +134,7 @@ class TaskViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     @extend_schema(
         operation_id="toggleTask", summary="Flip a task's completed flag", request=None,
         parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
-        responses=responses(r200=TaskSerializer, r404=NOT_FOUND, r412=precondition_failed(TaskSerializer)),
+        responses=responses(r200=TaskSerializer, r404=NOT_FOUND, r412=precondition_failed()),
     )
     @action(detail=True, methods=["patch"])
     def complete(self, request, *args, **kwargs):

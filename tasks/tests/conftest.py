@@ -199,3 +199,14 @@ def terminal():
 def io_input():
     """io_input(text): a stdin that is a pipe or file holding `text` (isatty() is false)."""
     return io.StringIO
+
+
+@pytest.fixture
+def live_api(transactional_db, jwks_server):
+    """taskapi under gunicorn on a free loopback port, on the test database (PostgreSQL only)."""
+    from .live import Gunicorn, database_url, require_postgresql
+
+    require_postgresql()
+    env = {"DATABASE_URL": database_url(), "BETTER_AUTH_URL": jwks_server.origin, "API_USER_THROTTLE_RATE": "off"}
+    with Gunicorn(env, workers=2, threads=4) as gunicorn:
+        yield gunicorn

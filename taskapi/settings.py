@@ -211,8 +211,16 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "taskapi",
     "DESCRIPTION": (
-        "Owner-scoped task API. Authenticate with `Authorization: Bearer <jwt>`, "
-        "a token issued by Better Auth's jwt plugin."
+        "Owner-scoped task API. Authenticate with `Authorization: Bearer <jwt>`, a token issued by "
+        "Better Auth's jwt plugin.\n\n"
+        "Every answer under /api/ is JSON. Every error has `detail` (for people) and a stable `code` "
+        "(for programs; schemas `Error`, `ValidationError`, `PreconditionFailed`); a refused field, "
+        "query parameter or header keeps its own key with its messages. Any route answers 405 "
+        "`method_not_allowed` to a method it lacks, and an unknown URL under /api/ is 404 `not_found`. "
+        "408, 414, 504 and the proxy's 400/413/503 come from nginx in front of the app, in the same "
+        "shape; it refuses a body over its limit on any route, even one that reads none.\n\n"
+        "The `tasks-by-user-id` operations are the original `/api/{user_id}/tasks` shape of the `tasks` "
+        "ones (`x-alias-of` names each one's twin); skip that tag to generate a client of `/api/tasks` alone."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -144,9 +144,15 @@ COMMON_ERRORS = {
         ["not_authenticated", "bad_authorization_header", "token_not_valid", "token_expired"],
     ),
     406: error("The Accept header does not allow application/json.", ["not_acceptable"]),
+    408: error("From the proxy in front: the request was not received in time.", ["request_timeout"]),
+    414: error("From the proxy in front: the URL is too long.", ["uri_too_long"]),
     429: error("Too many requests for this user; see Retry-After.", ["throttled"]),
     500: error("An unexpected server error (a bug; it is logged).", ["server_error"]),
-    503: error("The database or Better Auth's keys cannot be reached; try again shortly.", ["database_unavailable", "auth_unavailable"]),
+    503: error(
+        "The database or Better Auth's keys cannot be reached (or, from the proxy, the app); try again shortly.",
+        ["database_unavailable", "auth_unavailable", "service_unavailable"],
+    ),
+    504: error("From the proxy in front: the app did not answer in time.", ["upstream_timeout"]),
 }
 COMMON_HEADERS = [WWW_AUTHENTICATE, RETRY_AFTER]
 

@@ -4,12 +4,16 @@ Every check (`schemathesis.toml`: status codes, content types, response headers 
 negative data rejected, positive data accepted, ...) in every phase, stateful included, with
 a fixed seed and bounded examples, so CI runs the same cases every time.
 """
+import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from .live import PROJECT_DIR
+
+logger = logging.getLogger(__name__)
 
 
 def run_schemathesis(url, token, report):
@@ -28,3 +32,5 @@ def test_the_api_passes_every_schemathesis_check_in_every_phase(live_api, make_t
     assert result.returncode == 0, output
     assert "No issues found" in result.stdout or "passed" in result.stdout, output
     assert Path(report).read_text().count("<testcase") >= 18
+    # The figure the README quotes (pytest ... -o log_cli=true shows it).
+    logger.info("schemathesis: %s", " ".join(re.findall(r"\d+ generated[^\n]*", result.stdout)))

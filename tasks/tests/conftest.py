@@ -202,11 +202,26 @@ def io_input():
 
 
 @pytest.fixture
-def live_api(transactional_db, jwks_server):
-    """taskapi under gunicorn on a free loopback port, on the test database (PostgreSQL only)."""
+def start_live_api(transactional_db, jwks_server):
+    """start_live_api(**env): taskapi under gunicorn on a free loopback port, on the test database.
+
+    PostgreSQL only; stopped after the test.
+    """
     from .live import Gunicorn, database_url, require_postgresql
 
     require_postgresql()
-    env = {"DATABASE_URL": database_url(), "BETTER_AUTH_URL": jwks_server.origin, "API_USER_THROTTLE_RATE": "off"}
-    with Gunicorn(env, workers=2, threads=4) as gunicorn:
-        yield gunicorn
+    servers = []
+
+    def start(**env):
+        env = {"DATABASE_URL": database_url(), "BETTER_AUTH_URL": jwks_server.origin, "API_USER_THROTTLE_RATE": "off", **env}
+        servers.append(Gunicorn(env, workers=2, threads=4))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_api(start_live_api):
+    return start_live_api()

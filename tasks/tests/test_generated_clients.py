@@ -19,6 +19,14 @@ from .live import PROJECT_DIR
 
 TYPESCRIPT_DIR = PROJECT_DIR / "clients" / "typescript"
 USER_A, USER_B = "client-user-a", "client-user-b"
+# Small enough that the session's oversized body (20 KB) is sent whole before the 413 arrives;
+# with a body larger than the socket buffers the client could see the connection close mid-send.
+MAX_BODY_BYTES = 8192
+
+
+@pytest.fixture
+def live_api(start_live_api):
+    return start_live_api(API_MAX_BODY_BYTES=str(MAX_BODY_BYTES))
 
 
 def served_document(url):

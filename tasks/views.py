@@ -23,11 +23,24 @@ from .pagination import KeysetPagination
 from .permissions import PathUserIsCaller
 from .preconditions import etag_of, if_match_versions, if_none_match_hits
 from .schema import (
-    COMMON_HEADERS, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, IF_MATCH, IF_NONE_MATCH, LINK, LOCATION, NOT_FOUND,
-    TASK_ID, TOO_LARGE, UNSUPPORTED, error, etag, invalid, precondition_failed, responses,
+    COMMON_HEADERS,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENT_REPLAYED,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    LINK,
+    LOCATION,
+    NOT_FOUND,
+    TASK_ID,
+    TOO_LARGE,
+    UNSUPPORTED,
+    error,
+    etag,
+    invalid,
+    precondition_failed,
+    responses,
 )
 from .serializers import BULK_REQUEST, BulkResultSerializer, BulkSerializer, StatsSerializer, TaskSerializer
-
 
 TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
 

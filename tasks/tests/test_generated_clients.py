@@ -83,13 +83,27 @@ def python_client(live_api, tmp_path, monkeypatch):
 def test_python_client_session_covers_every_operation(live_api, make_token, python_client):
     from taskapi_client import AuthenticatedClient, Client
     from taskapi_client.api.tasks import (
-        bulk_tasks, create_task, delete_task, get_task, get_task_stats, list_tasks, replace_task, toggle_task,
+        bulk_tasks,
+        create_task,
+        delete_task,
+        get_task,
+        get_task_stats,
+        list_tasks,
+        replace_task,
+        toggle_task,
         update_task,
     )
     from taskapi_client.api.tasks_by_user_id import list_tasks_by_user_id
     from taskapi_client.models import (
-        BulkCompleteRequest, BulkDeleteRequest, Error, PatchedTaskRequest, PreconditionFailed, PriorityEnum,
-        Task, TaskRequest, ValidationError,
+        BulkCompleteRequest,
+        BulkDeleteRequest,
+        Error,
+        PatchedTaskRequest,
+        PreconditionFailed,
+        PriorityEnum,
+        Task,
+        TaskRequest,
+        ValidationError,
     )
 
     alice = AuthenticatedClient(base_url=live_api.url, token=make_token(USER_A))

@@ -253,8 +253,16 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "taskapi",
     "DESCRIPTION": (
-        "Owner-scoped task API. Authenticate with `Authorization: Bearer <jwt>`, "
-        "a token issued by Better Auth's jwt plugin."
+        "Owner-scoped task API. Authenticate with `Authorization: Bearer <jwt>`, a token issued by "
+        "Better Auth's jwt plugin.\n\n"
+        "Every answer under /api/ is JSON. Every error has `detail` (for people) and a stable `code` "
+        "(for programs; schemas `Error`, `ValidationError`, `PreconditionFailed`); a refused field, "
+        "query parameter or header keeps its own key with its messages. Any route answers 405 "
+        "`method_not_allowed` to a method it lacks, and an unknown URL under /api/ is 404 `not_found`. "
+        "408, 414, 504 and the proxy's 400/413/503 come from nginx in front of the app, in the same "
+        "shape; it refuses a body over its limit on any route, even one that reads none.\n\n"
+        "The `tasks-by-user-id` operations are the original `/api/{user_id}/tasks` shape of the `tasks` "
+        "ones (`x-alias-of` names each one's twin); skip that tag to generate a client of `/api/tasks` alone."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -265,6 +273,14 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's JavaScript and CSS from drf-spectacular-sidecar's static files, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tasks.schema.error_components",
+        "tasks.schema.every_response_field_is_required",
+        "tasks.schema.request_id_on_every_response",
+        "tasks.schema.request_body_is_required",
+        "tasks.schema.user_id_routes_are_an_alias",
+    ],
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
@@ -272,7 +288,10 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # The defaults already allow `authorization`; conditional and idempotent writes need these too,
 # and the browser may only read the response headers listed in CORS_EXPOSE_HEADERS.
 CORS_ALLOW_HEADERS = (*default_cors_headers, "if-match", "if-none-match", "idempotency-key", "x-request-id")
-CORS_EXPOSE_HEADERS = ["Link", "Location", "ETag", "Retry-After", "Idempotent-Replayed", "X-Request-ID"]
+# Every response header the OpenAPI document lists (a test keeps the two in step).
+CORS_EXPOSE_HEADERS = [
+    "Link", "Location", "ETag", "Retry-After", "Idempotent-Replayed", "WWW-Authenticate", "X-Request-ID",
+]
 
 # `/metrics` answers only requests with `Authorization: Bearer <this>`; unset, it answers 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -15,6 +15,7 @@ from rest_framework.filters import BaseFilterBackend
 from .client_values import LATEST_INSTANT, OutOfRange, in_utc, storable_text
 from .models import DESCRIPTION_MAX_LENGTH, TAG_MAX_LENGTH, Priority, Task
 from .pagination import KeysetPagination
+from .serializers import WHITESPACE, trimmed_text_schema
 
 
 class InstantField(forms.Field):
@@ -53,6 +54,10 @@ class InstantField(forms.Field):
             return LATEST_INSTANT
 
 
+@extend_schema_field({
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+    "description": "YYYY-MM-DD (a whole UTC day) or an ISO 8601 timestamp with a UTC offset.",
+})
 class InstantFilter(django_filters.Filter):
     field_class = InstantField
 
@@ -72,7 +77,7 @@ class TagKeysField(forms.Field):
             raise forms.ValidationError(str(e), code="invalid_text") from e
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": TAG_MAX_LENGTH}})
+@extend_schema_field({"type": "array", "items": trimmed_text_schema(TAG_MAX_LENGTH, "A tag, compared ignoring case.")})
 class TagsFilter(django_filters.Filter):
     """Tasks carrying any of the given tags, or all of them with `match_all`."""
 
@@ -91,9 +96,14 @@ class TagsFilter(django_filters.Filter):
 BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
+class BooleanFilter(django_filters.TypedChoiceFilter):
+    """Documented as the boolean it is, not as an enum of the strings "true" and "false"."""
+
+
 def strict_boolean(**kwargs):
     """A filter taking exactly `true` or `false`; anything else is a 400, not an ignored filter."""
-    return django_filters.TypedChoiceFilter(choices=BOOLEAN_CHOICES, coerce=lambda value: value == "true", **kwargs)
+    return BooleanFilter(choices=BOOLEAN_CHOICES, coerce=lambda value: value == "true", **kwargs)
 
 
 class TaskFilter(django_filters.FilterSet):
@@ -126,6 +136,7 @@ class TaskFilter(django_filters.FilterSet):
         overdue = Q(completed=False, due_at__lt=django_timezone.now())
         return queryset.filter(overdue if value else ~overdue)
 
+    @extend_schema_field(trimmed_text_schema(DESCRIPTION_MAX_LENGTH, "Text in the title or description, trimmed."))
     def filter_search(self, queryset, name, value):
         # icontains escapes % and _, so they match literally.
         value = value.strip()
@@ -199,12 +210,16 @@ class TaskOrdering(BaseFilterBackend):
         return queryset.order_by(*[order_expression(term) for term in self.get_ordering(request, queryset, view)])
 
     def get_schema_operation_parameters(self, view):
+        term = rf"[{WHITESPACE}]*-?(?:{'|'.join(self.fields)})[{WHITESPACE}]*"
         return [{
             "name": self.param,
             "in": "query",
             "required": False,
-            "description": f"Comma list of {', '.join(self.fields)}; prefix - for descending. Default -created_at.",
-            "schema": {"type": "string"},
+            "description": (
+                f"Comma list of {', '.join(self.fields)}, each at most once; prefix - for descending. "
+                "Default -created_at. Anything else is 400."
+            ),
+            "schema": {"type": "string", "pattern": f"^{term}(?:,{term})*$"},
         }]
 
 

@@ -22,8 +22,11 @@ class IdempotentCreateMixin:
 
     The key's row is inserted in the same transaction as the object: a concurrent duplicate
     waits on the unique index, then finds the committed row and replays it. A request that
-    fails validation leaves no row behind, so its key can be used again.
+    fails validation leaves no row behind, so its key can be used again. A replay lists its
+    fields in `replay_field_order`, as the original answer did.
     """
+
+    replay_field_order = ()
 
     def create(self, request, *args, **kwargs):
         key = request.headers.get("Idempotency-Key")
@@ -36,7 +39,7 @@ class IdempotentCreateMixin:
         with transaction.atomic():
             record = claim(user_id, key, request_hash)
             if record is None:
-                return replay(IdempotencyKey.objects.get(user_id=user_id, key=key), request_hash)
+                return replay(IdempotencyKey.objects.get(user_id=user_id, key=key), request_hash, self.replay_field_order)
             response = super().create(request, *args, **kwargs)
             record.response_status, record.response_body = response.status_code, response.data
             record.location = response.get("Location", "")
@@ -55,8 +58,14 @@ def claim(user_id, key, request_hash):
         return None
 
 
-def replay(record, request_hash):
+def replay(record, request_hash, field_order):
     if record.request_hash != request_hash:
         raise IdempotencyKeyReused()
     headers = {"Idempotent-Replayed": "true", **({"Location": record.location} if record.location else {})}
-    return Response(record.response_body, status=record.response_status, headers=headers)
+    return Response(in_order(record.response_body, field_order), status=record.response_status, headers=headers)
+
+
+def in_order(body, field_order):
+    """The stored answer with its fields in the original order (PostgreSQL's jsonb sorts keys)."""
+    position = {name: index for index, name in enumerate(field_order)}
+    return dict(sorted(body.items(), key=lambda item: position.get(item[0], len(position))))

@@ -99,8 +99,8 @@ class KeysetPagination(BasePagination):
                 "name": "cursor",
                 "in": "query",
                 "required": False,
-                "description": 'Opaque position, taken from the `Link: <...>; rel="next"` header.',
-                "schema": {"type": "string"},
+                "description": 'Opaque position, taken from the `Link: <...>; rel="next"` header; any other value is 400.',
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
             },
         ]
 

@@ -4,6 +4,7 @@ from datetime import datetime, time, timezone
 
 from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from .exceptions import TaskQuotaExceeded
@@ -43,6 +44,66 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+# What JSON Schema can say of these rules: no NUL, and a trimmed text's length counted between
+# its first and last visible characters. (Lone surrogates, also refused, cannot be written in
+# a pattern every validator compiles.)
+TEXT_CHARACTER = r"[^\x00]"
+# Exactly what str.strip() removes (str.isspace()), spelled out: regex engines disagree on `\s`.
+WHITESPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+VISIBLE_CHARACTER = rf"[^{WHITESPACE}\x00]"
+
+
+def trimmed_text_schema(max_length, description):
+    inner = f"{TEXT_CHARACTER}{{0,{max_length - 2}}}"
+    pattern = rf"^[{WHITESPACE}]*{VISIBLE_CHARACTER}(?:{inner}{VISIBLE_CHARACTER})?[{WHITESPACE}]*$"
+    return {"type": "string", "pattern": pattern, "description": description}
+
+
+class TrimmedTextField(StrictCharField):
+    """Text whose length is checked once surrounding whitespace is stripped.
+
+    The limit is checked here rather than by a MaxLengthValidator, which drf-spectacular would
+    document as a `maxLength` of the text as sent; the pattern of `trimmed_text_schema` says it.
+    """
+
+    max_characters = None
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) > self.max_characters:
+            self.fail("max_length", max_length=self.max_characters)
+        return value
+
+
+@extend_schema_field(trimmed_text_schema(
+    TITLE_MAX_LENGTH, f"Surrounding whitespace is stripped, then 1-{TITLE_MAX_LENGTH} characters; no NUL."
+))
+class TitleField(TrimmedTextField):
+    max_characters = TITLE_MAX_LENGTH
+
+
+@extend_schema_field(trimmed_text_schema(
+    TAG_MAX_LENGTH, f"Trimmed, then 1-{TAG_MAX_LENGTH} characters; compared ignoring case."
+))
+class TagField(TrimmedTextField):
+    max_characters = TAG_MAX_LENGTH
+
+
+class NullMeansEmpty:
+    """Takes null as the field's empty value (`""`, `[]`); so it never answers null."""
+
+    empty_when_null = None
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return True, type(self).empty_when_null()
+        return super().validate_empty_values(data)
+
+
+class DescriptionField(NullMeansEmpty, StrictCharField):
+    empty_when_null = str
+
+
 def end_of_day(day):
     """A date-only due date means the last second of that day in UTC."""
     return datetime.combine(day, time(23, 59, 59), tzinfo=timezone.utc)
@@ -65,7 +126,20 @@ class DueAtField(serializers.DateTimeField):
                 return end_of_day(day)
             if moment is not None and moment.tzinfo is None:
                 self.fail("naive")
-        return super().to_internal_value(value)
+        try:
+            # In UTC before it reaches PostgreSQL, which takes offsets only up to 15:59.
+            return super().to_internal_value(value).astimezone(timezone.utc)
+        except OverflowError:
+            self.fail("invalid", format="a moment between years 1 and 9999 in UTC")
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON `true` or `false` only (DRF's also takes "yes", 1, "on", ...), as the document says."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 class PriorityField(serializers.ChoiceField):
@@ -81,10 +155,11 @@ class PriorityField(serializers.ChoiceField):
         return Priority(value).label
 
 
-class TagListField(serializers.ListField):
+class TagListField(NullMeansEmpty, serializers.ListField):
     """Up to 20 tags of 1-32 characters, trimmed; duplicates (ignoring case) dropped, order kept."""
 
-    child = StrictCharField(max_length=TAG_MAX_LENGTH)
+    empty_when_null = list
+    child = TagField()
 
     def __init__(self, **kwargs):
         super().__init__(max_length=MAX_TAGS, allow_empty=True, **kwargs)
@@ -94,17 +169,14 @@ class TagListField(serializers.ListField):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    title = StrictCharField(max_length=TITLE_MAX_LENGTH)
-    description = StrictCharField(
-        max_length=DESCRIPTION_MAX_LENGTH,
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        trim_whitespace=False,
+    title = TitleField()
+    description = DescriptionField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False
     )
+    completed = StrictBooleanField(required=False)
     priority = PriorityField(required=False)
     due_at = DueAtField(required=False, allow_null=True)
-    tags = TagListField(required=False, allow_null=True)
+    tags = TagListField(required=False)
 
     class Meta:
         model = Task
@@ -119,12 +191,6 @@ class TaskSerializer(serializers.ModelSerializer):
         if task is None:
             raise TaskQuotaExceeded()
         return task
-
-    def validate_description(self, value):
-        return "" if value is None else value
-
-    def validate_tags(self, value):
-        return [] if value is None else value
 
     def update(self, task, validated_data):
         """Write just the fields sent in one UPDATE, conditional on `versions` (If-Match) when given.
@@ -166,25 +232,40 @@ MAX_BULK_IDS = 500
 MAX_ID = 2**63 - 1  # a bigint; a larger number cannot be a task's id
 
 
-def task_ids():
-    return serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False)
+def task_ids(**kwargs):
+    return serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=MAX_BULK_IDS, **kwargs
+    )
 
 
 class BulkSerializer(serializers.Serializer):
     """Exactly one of `complete`, `reopen` or `delete`, with 1 to 500 task ids."""
 
-    complete = task_ids()
-    reopen = task_ids()
-    delete = task_ids()
+    complete = task_ids(required=False)
+    reopen = task_ids(required=False)
+    delete = task_ids(required=False)
 
     def validate(self, attrs):
         given = [name for name in BULK_ACTIONS if name in attrs]
         if len(given) != 1:
             raise serializers.ValidationError(f"Send exactly one of {', '.join(BULK_ACTIONS)}.")
-        ids = list(dict.fromkeys(attrs[given[0]]))
-        if not 1 <= len(ids) <= MAX_BULK_IDS:
-            raise serializers.ValidationError({given[0]: [f"Send 1 to {MAX_BULK_IDS} ids."]})
-        return {"action": given[0], "ids": ids}
+        return {"action": given[0], "ids": list(dict.fromkeys(attrs[given[0]]))}
+
+
+def bulk_action_serializer(name):
+    """The documented shape of one bulk action: `{"<name>": [ids]}` (BulkSerializer checks the body)."""
+    return type(f"Bulk{name.title()}Serializer", (serializers.Serializer,), {
+        name: task_ids(help_text=f"1 to {MAX_BULK_IDS} ids of the caller's tasks (repeats count once)."),
+        "__doc__": f"{name.title()} these tasks.",
+    })
+
+
+# Exactly one action per request: a body naming two matches two of these, so it fails `oneOf`.
+BULK_REQUEST = PolymorphicProxySerializer(
+    component_name="Bulk",
+    serializers=[bulk_action_serializer(name) for name in BULK_ACTIONS],
+    resource_type_field_name=None,
+)
 
 
 class BulkResultSerializer(serializers.Serializer):

@@ -46,6 +46,8 @@ class ExportedTaskSerializer(TaskSerializer):
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, trim_whitespace=False)
     created_at = serializers.DateTimeField(required=False)
     updated_at = serializers.DateTimeField(required=False)
+    # A CSV file spells booleans as text ("true"), which the API's JSON-only field refuses.
+    completed = serializers.BooleanField(required=False)
 
     class Meta(TaskSerializer.Meta):
         read_only_fields = ["id"]

@@ -2,9 +2,7 @@
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -24,39 +22,81 @@ from .models import Task, VersionMismatch
 from .pagination import KeysetPagination
 from .permissions import PathUserIsCaller
 from .preconditions import etag_of, if_match_versions, if_none_match_hits
-from .schema import TaskAutoSchema
-from .serializers import BulkResultSerializer, BulkSerializer, StatsSerializer, TaskSerializer
+from .schema import (
+    COMMON_HEADERS,
+    IDEMPOTENCY_KEY,
+    IDEMPOTENT_REPLAYED,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    LINK,
+    LOCATION,
+    NOT_FOUND,
+    TASK_ID,
+    TOO_LARGE,
+    UNSUPPORTED,
+    error,
+    etag,
+    invalid,
+    precondition_failed,
+    responses,
+)
+from .serializers import BULK_REQUEST, BulkResultSerializer, BulkSerializer, StatsSerializer, TaskSerializer
 
-IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER,
-    description='Only write if the task is still at this ETag (e.g. `"3"`); else 412 with the current task.',
-)
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match", str, OpenApiParameter.HEADER, description="304 when the task still has this ETag.",
-)
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER,
-    description="Retries with the same key and body within 24 hours replay the first answer.",
-)
-LINK = OpenApiParameter(
-    "Link", str, OpenApiParameter.HEADER, response=[200],
-    description='`<url>; rel="next"` when more tasks remain; absent on the last page.',
-)
+TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[LINK]),
-    create=extend_schema(parameters=[IDEMPOTENCY_KEY]),
-    retrieve=extend_schema(parameters=[IF_NONE_MATCH]),
-    update=extend_schema(parameters=[IF_MATCH]),
-    partial_update=extend_schema(parameters=[IF_MATCH]),
-    destroy=extend_schema(parameters=[IF_MATCH]),
+    list=extend_schema(
+        operation_id="listTasks", summary="List the caller's tasks, a page at a time",
+        parameters=[*COMMON_HEADERS, LINK],
+        responses=responses(r200=TaskSerializer(many=True), r400=invalid("A filter, `ordering`, `limit` or `cursor` is invalid.")),
+    ),
+    create=extend_schema(
+        operation_id="createTask", summary="Create a task",
+        parameters=[*COMMON_HEADERS, IDEMPOTENCY_KEY, etag(201), LOCATION, IDEMPOTENT_REPLAYED],
+        responses=responses(
+            r201=TaskSerializer, r400=invalid("The body or the Idempotency-Key is invalid."), r413=TOO_LARGE,
+            r409=error("The caller already has API_MAX_TASKS_PER_USER tasks.", ["task_quota_exceeded"]),
+            r415=UNSUPPORTED, r422=error("This Idempotency-Key was used with a different body.", ["idempotency_key_reused"]),
+        ),
+    ),
+    retrieve=extend_schema(
+        operation_id="getTask", summary="One task",
+        parameters=[*COMMON_HEADERS, IF_NONE_MATCH, TASK_ID, etag(200, 304)],
+        responses=responses(
+            r200=TaskSerializer, r304=OpenApiResponse(description="Not modified: If-None-Match names the current ETag."),
+            r404=NOT_FOUND,
+        ),
+    ),
+    update=extend_schema(
+        operation_id="replaceTask", summary="Replace a task's fields",
+        parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
+        responses=responses(
+            r200=TaskSerializer, r400=invalid("The body is invalid."), r404=NOT_FOUND,
+            r412=precondition_failed(), r413=TOO_LARGE, r415=UNSUPPORTED,
+        ),
+    ),
+    partial_update=extend_schema(
+        operation_id="updateTask", summary="Change some of a task's fields",
+        parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
+        responses=responses(
+            r200=TaskSerializer, r400=invalid("The body is invalid."), r404=NOT_FOUND,
+            r412=precondition_failed(), r413=TOO_LARGE, r415=UNSUPPORTED,
+        ),
+    ),
+    destroy=extend_schema(
+        operation_id="deleteTask", summary="Delete a task",
+        parameters=[*TASK_WRITE_HEADERS, etag(412)],
+        responses=responses(
+            r204=OpenApiResponse(description="Deleted."), r404=NOT_FOUND, r412=precondition_failed(),
+        ),
+    ),
 )
 class TaskViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     """The caller's own tasks; anyone else's simply do not exist here (404)."""
 
     serializer_class = TaskSerializer
-    schema = TaskAutoSchema()
+    replay_field_order = TaskSerializer.Meta.fields
     pagination_class = KeysetPagination
     filter_backends = [QueryValueRules, TaskFilterBackend, TaskOrdering]
     filterset_class = TaskFilter
@@ -105,7 +145,11 @@ class TaskViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
         """412 with the current task; or 404 if a concurrent request deleted it meanwhile."""
         raise PreconditionFailed(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=None, parameters=[IF_MATCH], summary="Flip a task's completed flag")
+    @extend_schema(
+        operation_id="toggleTask", summary="Flip a task's completed flag", request=None,
+        parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
+        responses=responses(r200=TaskSerializer, r404=NOT_FOUND, r412=precondition_failed()),
+    )
     @action(detail=True, methods=["patch"])
     def complete(self, request, *args, **kwargs):
         rows = self.get_queryset().filter(pk=kwargs["pk"]).at_versions(if_match_versions(request))
@@ -113,7 +157,15 @@ class TaskViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
             self.raise_precondition_failed()
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=BulkSerializer, responses={200: BulkResultSerializer}, summary="Complete, reopen or delete many")
+    @extend_schema(
+        operation_id="bulkTasks", summary="Complete, reopen or delete many tasks at once", request=BULK_REQUEST,
+        parameters=COMMON_HEADERS,
+        responses=responses(
+            r200=BulkResultSerializer, r400=invalid("Not exactly one action, or not 1 to 500 ids."),
+            r404=error("An id is not among the caller's tasks; nothing was changed.", ["not_found"]), r413=TOO_LARGE,
+            r415=UNSUPPORTED,
+        ),
+    )
     @action(detail=False, methods=["post"])
     def bulk(self, request, *args, **kwargs):
         serializer = BulkSerializer(data=request.data)
@@ -129,10 +181,23 @@ class TaskViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
                 tasks.set_completed(operation == "complete")
         return Response({"action": operation, "count": len(ids)})
 
-    @extend_schema(responses={200: StatsSerializer}, summary="Counts of the caller's tasks")
+    @extend_schema(
+        operation_id="getTaskStats", summary="Counts of the caller's tasks", parameters=COMMON_HEADERS,
+        responses=responses(r200=StatsSerializer),
+    )
     @action(detail=False, methods=["get"])
     def stats(self, request, *args, **kwargs):
         return Response(self.get_queryset().stats(timezone.now()))
+
+
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["healthy", "unhealthy"]),
+        "database": serializers.ChoiceField(["ok", "unavailable"]),
+        "timestamp": serializers.DateTimeField(),
+    },
+)
 
 
 class HealthView(APIView):
@@ -144,16 +209,10 @@ class HealthView(APIView):
     throttle_classes = []
 
     @extend_schema(
+        operation_id="getHealth", tags=["health"],
         responses={
-            200: inline_serializer(
-                "Health",
-                {
-                    "status": serializers.ChoiceField(["healthy", "unhealthy"]),
-                    "database": serializers.ChoiceField(["ok", "unavailable"]),
-                    "timestamp": serializers.DateTimeField(),
-                },
-            ),
-            503: OpenApiResponse(OpenApiTypes.OBJECT, description="The database cannot be reached."),
+            200: HEALTH,
+            503: OpenApiResponse(HEALTH, description="The database cannot be reached."),
         }
     )
     def get(self, request):

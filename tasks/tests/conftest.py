@@ -214,3 +214,29 @@ def terminal():
 def io_input():
     """io_input(text): a stdin that is a pipe or file holding `text` (isatty() is false)."""
     return io.StringIO
+
+
+@pytest.fixture
+def start_live_api(transactional_db, jwks_server):
+    """start_live_api(**env): taskapi under gunicorn on a free loopback port, on the test database.
+
+    PostgreSQL only; stopped after the test.
+    """
+    from .live import Gunicorn, database_url, require_postgresql
+
+    require_postgresql()
+    servers = []
+
+    def start(**env):
+        env = {"DATABASE_URL": database_url(), "BETTER_AUTH_URL": jwks_server.origin, "API_USER_THROTTLE_RATE": "off", **env}
+        servers.append(Gunicorn(env, workers=2, threads=4))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_api(start_live_api):
+    return start_live_api()

@@ -47,7 +47,7 @@ def test_oversized_body_is_413_before_it_is_parsed(user_client, size):
     body = json.dumps({"title": "x", "description": "d" * size})
     response = post_raw(user_client, body)
     assert response.status_code == 413
-    assert response.json() == {"detail": "Request body is too large."}
+    assert response.json() == {"detail": "Request body is too large.", "code": "request_too_large"}
     assert not Task.objects.exists()
 
 
@@ -120,4 +120,4 @@ def test_a_host_not_allowed_is_a_json_400(auth_client, path):
     response = auth_client("user-a").get(path, HTTP_HOST="evil.example.com")
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": "Bad request."}
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request"}

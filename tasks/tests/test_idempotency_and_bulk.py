@@ -32,6 +32,17 @@ def test_a_retry_with_the_same_key_and_body_replays_the_original_201(user_client
     assert Task.objects.count() == 1
 
 
+def test_a_replay_lists_the_fields_in_the_order_of_the_original_answer(user_client):
+    """PostgreSQL's jsonb stores the answer with its keys sorted; the replay puts them back."""
+    first = create(user_client, {"title": "once", "tags": ["a"]})
+    second = create(user_client, {"title": "once", "tags": ["a"]})
+    assert second.content == first.content
+    assert list(second.json()) == [
+        "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "version",
+        "created_at", "updated_at",
+    ]
+
+
 def test_the_same_key_with_another_body_is_422(user_client):
     create(user_client, {"title": "once"})
     response = create(user_client, {"title": "different"})

@@ -53,7 +53,7 @@ def test_path_user_id_other_than_caller_is_403_before_any_lookup(auth_client, ma
     url = f"/api/{OWNER}/tasks" + path.format(id=task.id)
     response = getattr(auth_client(OTHER), method)(url, body, format="json")
     assert response.status_code == 403
-    assert response.json() == {"detail": "You can only access your own tasks."}
+    assert response.json() == {"detail": "You can only access your own tasks.", "code": "user_mismatch"}
     assert snapshot(task) == before
     assert Task.objects.count() == 1
     # The same for an id that does not exist: 403 tells nothing about existence.

@@ -226,7 +226,7 @@ def test_out_of_range_ids_are_404_not_500(user_client, task_id):
 def test_missing_task_is_404(user_client):
     response = user_client.get("/api/tasks/424242")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No Task matches the given query."}
+    assert response.json() == {"detail": "No Task matches the given query.", "code": "not_found"}
 
 
 def test_post_to_slashless_url_is_not_redirected(user_client):

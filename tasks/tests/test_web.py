@@ -271,7 +271,7 @@ def test_nginx_refusals_are_json(echo_nginx, request_bytes, status, code):
 
 def test_nginx_internal_error_pages_cannot_be_requested(echo_nginx):
     status, head, body = echo_nginx.raw(b"GET /_nginx/413 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert (status, json.loads(body)) == (404, {"detail": "Not found."})
+    assert (status, json.loads(body)) == (404, {"detail": "Not found.", "code": "not_found"})
 
 
 def test_body_of_exactly_the_limit_is_passed_on_whole(echo_nginx):

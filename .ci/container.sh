@@ -35,6 +35,6 @@ echo "CI: container image $image is $((size / 1000000)) MB"
 [ "$size" -lt 250000000 ] || { echo "CI: the image exceeds 250 MB" >&2; exit 1; }
 
 TASKAPI_CONTAINER_IMAGE=$image pytest tasks/tests/test_container.py
-# Layers of earlier builds that no tag points to any more; the cache of the current ones stays.
-podman image prune --force >/dev/null
+# Untagged layers of builds older than a week; newer ones stay as the build cache of the next run.
+podman image prune --force --filter until=168h >/dev/null
 echo "CI: container stage took $(( $(date +%s) - started )) s"

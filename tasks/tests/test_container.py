@@ -5,6 +5,7 @@ Runs when TASKAPI_CONTAINER_IMAGE names a built image (CI's container stage buil
 PostgreSQL and Redis and the JWKS the fixtures serve on 127.0.0.1. Once an image is named,
 a missing podman or image fails the module instead of skipping it.
 """
+import contextlib
 import json
 import os
 import re
@@ -90,21 +91,25 @@ def migrated(image, container_env):
     return result.stdout
 
 
-@pytest.fixture(scope="module")
-def web(image, container_env, migrated):
-    """The image's own command (gunicorn), detached, until /health answers; its base URL."""
+@contextlib.contextmanager
+def running_container(image, env, *command):
+    """A detached container of `image` (its own command unless one is given); its name."""
     name = f"taskapi-test-{uuid.uuid4().hex[:12]}"
-    started = podman(
-        "run", "--detach", "--name", name, *run_args(container_env), image,
-        env={**os.environ, **container_env},
-    )
+    started = podman("run", "--detach", "--name", name, *run_args(env), image, *command, env={**os.environ, **env})
     assert started.returncode == 0, started.stderr
-    url = f"http://127.0.0.1:{container_env['PORT']}"
     try:
-        wait_until_serving(url, name)
-        yield {"url": url, "name": name}
+        yield name
     finally:
         podman("rm", "--force", "--time", "10", name)
+
+
+@pytest.fixture(scope="module")
+def web(image, container_env, migrated):
+    """The image's own command (gunicorn), until /health answers; its base URL and name."""
+    with running_container(image, container_env) as name:
+        url = f"http://127.0.0.1:{container_env['PORT']}"
+        wait_until_serving(url, name)
+        yield {"url": url, "name": name}
 
 
 def wait_until_serving(url, name, timeout=60):
@@ -140,6 +145,25 @@ def test_health_reports_the_database_reachable(web):
 def test_image_healthcheck_passes_against_the_running_container(web):
     result = podman("healthcheck", "run", web["name"])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_image_healthcheck_counts_a_database_outage_as_alive(image, container_env):
+    """Liveness, not readiness: an unreachable database must not get the instance restarted."""
+    env = {**container_env, "PORT": str(free_port()), "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/none"}
+    with running_container(image, env) as name:
+        url = f"http://127.0.0.1:{env['PORT']}"
+        wait_until_serving(url, name)
+        status, _, body = call("GET", f"{url}/health")
+        assert status == 503 and body["status"] == "unhealthy"
+        result = podman("healthcheck", "run", name)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_image_healthcheck_fails_when_nothing_answers(image, container_env):
+    env = {**container_env, "PORT": str(free_port())}
+    with running_container(image, env, "sleep", "60") as name:
+        result = podman("healthcheck", "run", name)
+        assert result.returncode != 0
 
 
 def test_request_without_token_is_refused(web):

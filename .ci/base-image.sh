@@ -19,6 +19,21 @@ if [ ! -s "$tarball" ]; then
     root=$(mktemp -d /tmp/bookworm-XXXXXX)
     debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 \
         || { tail -n 20 "$cache/debootstrap.log"; exit 1; }
+    # The official image's package sources: the release, its updates and its security fixes.
+    rm -f "$root/etc/apt/sources.list"
+    cat > "$root/etc/apt/sources.list.d/debian.sources" <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
     # What the official slim image leaves out: docs, man pages, locales, package caches and lists.
     cat > "$root/etc/dpkg/dpkg.cfg.d/docker" <<'CFG'
 path-exclude /usr/share/doc/*

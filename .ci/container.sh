@@ -25,7 +25,9 @@ export CONTAINERS_CONF=$PWD/.ci/containers.conf
 DJANGO_SECRET_KEY=compose-config-check docker-compose -f compose.yaml config --quiet
 
 bash .ci/base-image.sh
-image=localhost/taskapi:ci
+# A tag of this run's own: CI runs of other checkouts on the same machine may build at the same time.
+image=localhost/taskapi:ci-$$
+trap 'podman untag "$image" 2>/dev/null || true' EXIT
 # Docker's format keeps the HEALTHCHECK (OCI's has no field for it). The build uses this
 # machine's CA bundle for pip only (a build secret), in case TLS to PyPI is intercepted.
 podman build --quiet --format docker --pull=never \

@@ -1,5 +1,5 @@
-# taskapi's image: the Procfile's web process (gunicorn with gunicorn.conf.py) on $PORT, and its
-# release step as `python manage.py migrate --noinput` run from the same image. Configured only
+# taskapi's image: the Procfile's web process (deploy/web.py: nginx on $PORT in front of gunicorn
+# with gunicorn.conf.py), and its release step as `python manage.py migrate --noinput` run from the same image. Configured only
 # through the environment (README, "Deploying"); nothing secret is written into any layer.
 
 # Debian's Python 3.11, shared by both stages so the virtualenv built in one runs in the other.
@@ -28,6 +28,11 @@ RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=ca-bundle 
 # Runtime stage: Python, the virtualenv, the code and the collected static files; no compilers,
 # no pip. Code and static files belong to root, so the service user cannot change them.
 FROM python
+# nginx buffers slow clients in front of gunicorn's sync workers (deploy/nginx.conf); only the
+# binary is used, with a configuration deploy/web.py renders into a private directory.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nginx \
+    && rm -rf /var/lib/apt/lists/*
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -45,4 +50,4 @@ EXPOSE 8000
 # does not get every instance restarted. Python's urllib, as the image has no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.error, urllib.request\ntry:\n    urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/health', timeout=4)\nexcept urllib.error.HTTPError:\n    pass"]
-CMD ["gunicorn", "taskapi.wsgi"]
+CMD ["python", "deploy/web.py"]

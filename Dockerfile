@@ -46,8 +46,8 @@ RUN python -m compileall -q /app/taskapi /app/tasks \
     && useradd --uid 10001 --gid taskapi --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin taskapi
 USER taskapi:taskapi
 EXPOSE 8000
-# Liveness: the process answers HTTP. Any answer counts, so a database outage (/health's 503)
-# does not get every instance restarted. Python's urllib, as the image has no curl.
+# Liveness: /health/live reads nothing, so a database outage does not get every instance
+# restarted (readiness is /health/ready, for the platform's routing). Python's urllib: no curl here.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.error, urllib.request\ntry:\n    urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/health', timeout=4)\nexcept urllib.error.HTTPError:\n    pass"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/health/live', timeout=4)"]
 CMD ["python", "deploy/web.py"]

@@ -175,6 +175,9 @@ STORAGES = {
     # collectstatic writes content-hashed, compressed copies; whitenoise caches those for a year.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Only the hashed names are ever linked ({% static %} goes through the manifest): collectstatic
+# drops the unhashed copies, which halves the collected files (and the container image).
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 
 # --- HTTPS, for production behind TLS; off by default so that plain-HTTP runs and tests work ---
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT")

@@ -122,6 +122,24 @@ DATABASE_RESPONSE_TIMEOUT = env_int("DATABASE_RESPONSE_TIMEOUT", 7)
 # Seconds PostgreSQL or Redis is left alone after it timed out (tasks/circuit.py).
 CIRCUIT_BREAKER_COOLDOWN = env_int("CIRCUIT_BREAKER_COOLDOWN", 5)
 
+# An optional streaming replica: the API's list, retrieve and stats read from it when it has
+# replayed the caller's own writes (tasks/replica.py); everything else uses the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
+    )
+    # A replica that is down costs a read this long at most, then reads go to the primary.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 1)
+    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
+    # Tests read the replica alias from the test database itself.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["tasks.replica.ReplicaRouter"]
+# How long a person's last write position is kept: past it, their reads use the replica whatever its lag.
+DATABASE_REPLICA_MARK_SECONDS = env_int("DATABASE_REPLICA_MARK_SECONDS", 600)
+# After the replica failed, how long this process sends every read to the primary.
+DATABASE_REPLICA_RETRY_SECONDS = env_int("DATABASE_REPLICA_RETRY_SECONDS", 5)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -171,11 +189,14 @@ BETTER_AUTH_JWKS_TIMEOUT = 3
 
 # Shared by every worker when REDIS_URL is set (the rate limit's counters live here).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Starts every key taskapi writes to Redis, so that several deployments (or test runs) can share one.
+REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "taskapi:")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }

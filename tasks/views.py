@@ -24,6 +24,7 @@ from .models import Task, VersionMismatch
 from .pagination import KeysetPagination
 from .permissions import PathUserIsCaller
 from .preconditions import etag_of, if_match_versions, if_none_match_hits
+from .replica import ReplicaReadsMixin
 from .schema import TaskAutoSchema
 from .serializers import BulkResultSerializer, BulkSerializer, StatsSerializer, TaskSerializer
 
@@ -52,8 +53,11 @@ LINK = OpenApiParameter(
     partial_update=extend_schema(parameters=[IF_MATCH]),
     destroy=extend_schema(parameters=[IF_MATCH]),
 )
-class TaskViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
-    """The caller's own tasks; anyone else's simply do not exist here (404)."""
+class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
+    """The caller's own tasks; anyone else's simply do not exist here (404).
+
+    List, retrieve and stats read from the replica when it has the caller's writes (tasks/replica.py).
+    """
 
     serializer_class = TaskSerializer
     schema = TaskAutoSchema()

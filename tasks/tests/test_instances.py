@@ -175,7 +175,7 @@ class MixedLoad:
                 "GET", f"{self.url}/api/tasks?limit=20", None)
             try:
                 status, _, body = call(request[0], request[1], token=token, body=request[2], timeout=30)
-            except OSError as e:
+            except (OSError, ValueError) as e:  # no answer, or one that is not JSON (nginx's own pages)
                 status, body = None, repr(e)
             with self.lock:
                 self.answers.append((request[0], status, body))

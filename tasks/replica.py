@@ -7,7 +7,7 @@ the process's memory without REDIS_URL). Before a read of theirs, the replica sa
 replayed (`pg_last_wal_replay_lsn()`): at or past that person's position, the read goes to the
 replica; behind it, to the primary. A person with no stored position reads from the replica.
 Anything that cannot be known sends the read to the primary: Redis failing, the replica failing
-(then it is not tried again by this process for DATABASE_REPLICA_RETRY_SECONDS), or a "replica"
+(then it is not tried again by this process for CIRCUIT_BREAKER_COOLDOWN seconds), or a "replica"
 that is not replaying at all. Writes, the admin and management commands never leave the primary:
 only the API's read actions (`ReplicaReadsMixin`) ever route to the replica.
 """
@@ -17,12 +17,13 @@ import logging
 import threading
 
 import redis
-from circuitbreaker import CircuitBreaker
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from redis.exceptions import RedisError
 from rest_framework.permissions import SAFE_METHODS
+
+from . import circuit
 
 logger = logging.getLogger(__name__)
 
@@ -119,20 +120,9 @@ def remember_write(user_id):
         logger.warning("write position not stored, reads may lag it: %s", e.__class__.__name__)
 
 
-@functools.cache
-def replica_breaker():
-    """Open after a failed replica query: this process leaves the replica alone for the retry period."""
-    return CircuitBreaker(
-        failure_threshold=1,
-        recovery_timeout=settings.DATABASE_REPLICA_RETRY_SECONDS,
-        expected_exception=DatabaseError,
-        name="replica",
-    )
-
-
 def replayed_position():
     """How far the replica has replayed (None: it is not replaying); raises DatabaseError when down."""
-    with replica_breaker(), connections[REPLICA].cursor() as cursor:
+    with circuit.replica, connections[REPLICA].cursor() as cursor:
         cursor.execute("SELECT pg_last_wal_replay_lsn()")
         replayed = cursor.fetchone()[0]
     return None if replayed is None else lsn_to_int(replayed)
@@ -140,7 +130,7 @@ def replayed_position():
 
 def database_for_reads(user_id):
     """The alias this person's reads should use now: the replica if it has all their writes."""
-    if not replica_configured() or replica_breaker().opened:
+    if not replica_configured() or circuit.replica.opened:
         return DEFAULT_DB_ALIAS
     try:
         written = last_position(user_id)
@@ -151,7 +141,7 @@ def database_for_reads(user_id):
         replayed = replayed_position()
     except DatabaseError as e:
         logger.warning("replica unavailable (%s); reads go to the primary for %s s",
-                       e.__class__.__name__, settings.DATABASE_REPLICA_RETRY_SECONDS)
+                       e.__class__.__name__, settings.CIRCUIT_BREAKER_COOLDOWN)
         connections[REPLICA].close()
         return DEFAULT_DB_ALIAS
     if written is None:

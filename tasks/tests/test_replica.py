@@ -24,7 +24,8 @@ from .test_faults import Cluster, postgresql_bin_dir, wait_for
 from .test_throttling import REDIS_URL, require_redis
 
 REPLICA_CONNECT_TIMEOUT = 1
-REPLICA_RETRY_SECONDS = 1
+COOLDOWN = 1
+RESPONSE_TIMEOUT = 3
 
 
 @pytest.mark.parametrize(
@@ -178,7 +179,8 @@ def app_env(primary, standby, session_jwks_server):
         "DATABASE_URL": primary.url,
         "DATABASE_REPLICA_URL": standby.url,
         "DATABASE_REPLICA_CONNECT_TIMEOUT": str(REPLICA_CONNECT_TIMEOUT),
-        "DATABASE_REPLICA_RETRY_SECONDS": str(REPLICA_RETRY_SECONDS),
+        "CIRCUIT_BREAKER_COOLDOWN": str(COOLDOWN),
+        "DATABASE_RESPONSE_TIMEOUT": str(RESPONSE_TIMEOUT),
         "REDIS_URL": REDIS_URL,
         "REDIS_KEY_PREFIX": f"test-replica-{uuid.uuid4().hex}:",
         "BETTER_AUTH_URL": session_jwks_server.origin,
@@ -295,8 +297,28 @@ def test_reads_fall_back_to_the_primary_when_the_replica_is_down(instances, app_
     standby.pause_replay()
     try:
         import_tasks(app_env, user_id, "on the primary only")
-        time.sleep(REPLICA_RETRY_SECONDS + 0.5)
+        time.sleep(COOLDOWN + 0.5)
         assert wait_for(lambda: all(titles(i, token) == {"written while the replica is down"} for i in instances),
                         timeout=10)
     finally:
         standby.catch_up(primary)
+
+
+def test_a_frozen_replica_sends_reads_to_the_primary_and_leaves_the_primary_trusted(
+    instances, app_env, standby, make_token
+):
+    """A replica that hangs (SIGSTOP) costs a read at most its deadlines; writes never notice it."""
+    user_id = f"frozen-{uuid.uuid4().hex}"
+    token = make_token(user_id)
+    standby.freeze()
+    try:
+        import_tasks(app_env, user_id, "written while the replica is frozen")
+        for n in range(4):
+            for instance in instances:
+                started = time.monotonic()
+                assert titles(instance, token) >= {"written while the replica is frozen"}
+                assert time.monotonic() - started < RESPONSE_TIMEOUT + REPLICA_CONNECT_TIMEOUT + 5
+                status, _, body = call("POST", f"{instance.url}/api/tasks", token=token, body={"title": f"w{n}"})
+                assert status == 201, body
+    finally:
+        standby.thaw()

@@ -1,4 +1,5 @@
-"""Several instances: three gunicorn instances behind nginx, through PgBouncer, sharing Redis.
+"""Several instances: three of the production web process (deploy/web.py: nginx in front of
+gunicorn) behind a balancing nginx (deploy/balancer.conf), through PgBouncer, sharing Redis.
 
 What one instance guarantees holds for three: the API through the balancer, idempotency keys
 across instances, one rate-limit count, per-process JWKS caching; and a rolling deploy under
@@ -15,7 +16,7 @@ import psycopg2
 import pytest
 
 from .fleet import SHARED_POSTGRESQL, Balancer, PgBouncer, address_of, scratch_database
-from .live import Gunicorn, call, require_postgresql
+from .live import ProxiedWeb, call, require_postgresql
 from .test_throttling import REDIS_URL, require_redis
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ def app_settings(session_jwks_server):
         "REDIS_URL": REDIS_URL,
         "REDIS_KEY_PREFIX": f"test-fleet-{uuid.uuid4().hex}:",
         "API_USER_THROTTLE_RATE": "off",
+        "DJANGO_SECRET_KEY": f"fleet-test-{uuid.uuid4().hex}{uuid.uuid4().hex}",
     }
 
 
@@ -50,7 +52,8 @@ def fleet_env(app_settings, fleet_database):
 
 
 def start_instance(env, **overrides):
-    return Gunicorn({**env, **overrides}, workers=WORKERS_PER_INSTANCE, threads=1)
+    """One instance as the Procfile runs it: deploy/web.py, WEB_CONCURRENCY sync workers."""
+    return ProxiedWeb({**env, "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE), **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,8 @@ def remember_position(user_id, position):
     ttl = settings.DATABASE_REPLICA_MARK_SECONDS
     if settings.REDIS_URL:
         _, keep_furthest = shared_marks(settings.REDIS_URL)
-        keep_furthest(keys=[mark_key(user_id)], args=[f"{position:016X}", ttl])
+        with circuit.redis:
+            keep_furthest(keys=[mark_key(user_id)], args=[f"{position:016X}", ttl])
         return
     with local_marks_lock:  # the local-memory cache is this process's own; the lock makes it atomic
         current = cache.get(mark_key(user_id))
@@ -101,7 +102,8 @@ def last_position(user_id):
     """The WAL position of the person's last write still remembered, or None."""
     if settings.REDIS_URL:
         client, _ = shared_marks(settings.REDIS_URL)
-        stored = client.get(mark_key(user_id))
+        with circuit.redis:
+            stored = client.get(mark_key(user_id))
         return None if stored is None else int(stored, 16)
     return cache.get(mark_key(user_id))
 
@@ -130,7 +132,7 @@ def replayed_position():
 
 def database_for_reads(user_id):
     """The alias this person's reads should use now: the replica if it has all their writes."""
-    if not replica_configured() or circuit.replica.opened:
+    if not replica_configured() or circuit.replica.opened or (settings.REDIS_URL and circuit.redis.opened):
         return DEFAULT_DB_ALIAS
     try:
         written = last_position(user_id)

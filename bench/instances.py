@@ -19,11 +19,11 @@ from pathlib import Path
 from tasks.tests.fleet import Balancer
 
 from .load import run_wrk
+from .paths import PROJECT_DIR
 from .run import TOKEN_LIFETIME, ensure_tools
 from .scenarios import SCENARIOS, base_env
 from .seed import REGULAR_USER, SeedPlan, migrate, recreate_database, seed
 from .servers import App, Gunicorn, TokenIssuer
-from .paths import PROJECT_DIR
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskapi_bench_instances"
 

@@ -107,7 +107,24 @@ def test_requests_are_spread_over_every_instance(fleet, make_token):
     for _ in range(3 * INSTANCES):
         assert call("GET", f"{balancer.url}/api/tasks", token=token)[0] == 200
     after = [requests_logged(instance) for instance in instances]
-    assert all(a > b for a, b in zip(after, before)), (before, after)
+    assert all(a > b for a, b in zip(after, before, strict=True)), (before, after)
+
+
+def send_at_once(creates, token):
+    """POSTs each (instance url, Idempotency-Key, title) from its own thread, released together."""
+    answers, barrier = [], threading.Barrier(len(creates))
+
+    def send(url, key, title):
+        barrier.wait()
+        answers.append(call("POST", f"{url}/api/tasks", token=token, body={"title": title},
+                            headers={"Idempotency-Key": key}))
+
+    threads = [threading.Thread(target=send, args=create) for create in creates]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
 
 
 def test_a_duplicate_create_sent_to_two_instances_at_once_creates_one_task(fleet, fleet_database, make_token):
@@ -115,19 +132,9 @@ def test_a_duplicate_create_sent_to_two_instances_at_once_creates_one_task(fleet
     user_id = f"twice-{uuid.uuid4().hex}"
     token = make_token(user_id)
     for n in range(10):
-        key, answers = f"key-{n}", []
-        barrier = threading.Barrier(2)
-
-        def send(instance):
-            barrier.wait()
-            answers.append(call("POST", f"{instance.url}/api/tasks", token=token, body={"title": f"once {n}"},
-                                headers={"Idempotency-Key": key}))
-
-        threads = [threading.Thread(target=send, args=(instance,)) for instance in instances[:2]]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        answers = send_at_once(
+            [(instance.url, f"key-{n}", f"once {n}") for instance in instances[:2]], token
+        )
         assert [status for status, _, _ in answers] == [201, 201]
         assert len({body["id"] for _, _, body in answers}) == 1
         assert sorted(headers.get("Idempotent-Replayed", "") for _, headers, _ in answers) == ["", "true"]

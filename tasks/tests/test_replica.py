@@ -15,7 +15,9 @@ import uuid
 
 import psycopg2
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tasks import replica
 
@@ -185,6 +187,7 @@ def app_env(primary, standby, session_jwks_server):
         "REDIS_KEY_PREFIX": f"test-replica-{uuid.uuid4().hex}:",
         "BETTER_AUTH_URL": session_jwks_server.origin,
         "API_USER_THROTTLE_RATE": "off",
+        "DJANGO_SECRET_KEY": f"replica-test-{uuid.uuid4().hex}{uuid.uuid4().hex}",
     }
     manage("migrate", "--noinput", "-v0", env=env)
     return env

@@ -3,8 +3,9 @@
 gunicorn's sync workers handle one connection each and wait on it for as long as the client
 likes, so two clients sending half a request would stop the API; nginx reads requests and
 responses whole before handing them on (see deploy/nginx.conf). Both run in the foreground
-under this script, which renders nginx's configuration from the environment, forwards SIGTERM
-and SIGINT to both, and stops the other one when either exits.
+under this script, which renders nginx's configuration from the environment, stops the other one
+when either exits, and on SIGTERM (a deploy) drains: nginx finishes the requests it has, then
+gunicorn stops (SIGINT stops both at once).
 
     python deploy/web.py          # what the Procfile runs; PORT, WEB_CONCURRENCY, ... as usual
 """
@@ -107,7 +108,13 @@ def main():
         stop(proxy, signal.SIGQUIT)
         stop(gunicorn, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, shut_down)
+    def drain(signum, frame):
+        # nginx first: it stops accepting and finishes what it has, which needs gunicorn still
+        # listening (a request nginx has read but not yet passed on would otherwise be refused).
+        # gunicorn follows once nginx has exited, below.
+        stop(proxy, signal.SIGQUIT)
+
+    signal.signal(signal.SIGTERM, drain)
     signal.signal(signal.SIGINT, shut_down)
     # Whichever exits first (a crash, or a signal), the other follows: the platform restarts us.
     exited_pid, status = os.wait()

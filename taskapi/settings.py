@@ -125,8 +125,28 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLED
 # (a frozen server), and then stops waiting for it for CIRCUIT_BREAKER_COOLDOWN seconds.
 DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 5)
 DATABASE_RESPONSE_TIMEOUT = env_int("DATABASE_RESPONSE_TIMEOUT", 7)
-# Seconds PostgreSQL or Redis is left alone after it timed out (tasks/circuit.py).
+# Seconds PostgreSQL or Redis is left alone after it timed out, the replica after it failed (tasks/circuit.py).
 CIRCUIT_BREAKER_COOLDOWN = env_int("CIRCUIT_BREAKER_COOLDOWN", 5)
+
+# An optional streaming replica: the API's list, retrieve and stats read from it when it has
+# replayed the caller's own writes (tasks/replica.py); everything else uses the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+DATABASE_REPLICA_CONNECT_TIMEOUT = env_int("DATABASE_REPLICA_CONNECT_TIMEOUT", 1)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
+    )
+    # A replica that is down costs a read this long at most, then reads go to the primary.
+    DATABASES["replica"].setdefault("OPTIONS", {}).update(
+        connect_timeout=DATABASE_REPLICA_CONNECT_TIMEOUT, keepalives=1, keepalives_idle=30, keepalives_interval=10,
+        keepalives_count=3,
+    )
+    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
+    # Tests read the replica alias from the test database itself.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["tasks.replica.ReplicaRouter"]
+# How long a person's last write position is kept: past it, their reads use the replica whatever its lag.
+DATABASE_REPLICA_MARK_SECONDS = env_int("DATABASE_REPLICA_MARK_SECONDS", 600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -45,9 +45,29 @@ def check_throttle_rate(app_configs=None, **kwargs):
     return []
 
 
+@checks.register(checks.Tags.database)
+def check_replica_configuration(app_configs=None, **kwargs):
+    """A replica needs PostgreSQL, and read-your-writes across processes needs Redis."""
+    if "replica" not in settings.DATABASES:
+        return []
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return [checks.Error(
+            "DATABASE_REPLICA_URL is set but DATABASE_URL is not PostgreSQL.",
+            hint="A streaming replica follows a PostgreSQL primary; unset DATABASE_REPLICA_URL.",
+            id="tasks.E020",
+        )]
+    if not settings.REDIS_URL:
+        return [checks.Warning(
+            "DATABASE_REPLICA_URL is set without REDIS_URL: each process remembers only its own writes.",
+            hint="A person's read served by another worker or instance may miss their write; set REDIS_URL.",
+            id="tasks.W020",
+        )]
+    return []
+
+
 def configuration_errors():
-    """The errors that make every request fail (token verification, rate limit), one line each."""
-    found = check_better_auth_configuration() + check_throttle_rate()
+    """The errors that make every request fail (token verification, rate limit, replica), one line each."""
+    found = check_better_auth_configuration() + check_throttle_rate() + check_replica_configuration()
     return [one_line(message) for message in found if message.is_serious()]
 
 

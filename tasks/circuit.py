@@ -15,6 +15,7 @@ import logging
 
 from circuitbreaker import CircuitBreaker
 from django.conf import settings
+from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,11 @@ class DependencyBreaker(CircuitBreaker):
 
 redis = DependencyBreaker("redis", RedisError)
 database = DependencyBreaker("postgresql", DatabaseTimeout)
+# Any failure of the read replica sends reads to the primary for the cooldown (tasks/replica.py).
+replica = DependencyBreaker("replica", DatabaseError)
 
 
 def reset_all():
     """Closes every breaker (tests start each from a healthy process)."""
-    for each in (redis, database):
+    for each in (redis, database, replica):
         each.reset()

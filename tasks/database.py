@@ -32,12 +32,29 @@ class DatabaseCircuitOpen(psycopg2.OperationalError):
 
 def wait_with_deadline(conn):
     """psycopg2's wait callback: poll the connection until done, or raise at the deadline."""
+    connecting = conn.status == extensions.STATUS_SETUP
+    if goes_to_replica(conn):
+        # The replica's failures are tasks.replica's to handle (reads move to the primary); they
+        # must neither open nor close the primary's breaker.
+        timeout = settings.DATABASE_REPLICA_CONNECT_TIMEOUT if connecting else settings.DATABASE_RESPONSE_TIMEOUT
+        wait_until(conn, time.monotonic() + timeout, timeout)
+        return
     if circuit.database.opened:
         raise DatabaseCircuitOpen("PostgreSQL timed out recently; not waiting for it during the cooldown")
-    connecting = conn.status == extensions.STATUS_SETUP
     timeout = settings.DATABASE_CONNECT_TIMEOUT if connecting else settings.DATABASE_RESPONSE_TIMEOUT
     with circuit.database:
         wait_until(conn, time.monotonic() + timeout, timeout)
+
+
+def goes_to_replica(conn):
+    """Whether this psycopg2 connection was opened to DATABASE_REPLICA_URL's server and database."""
+    replica = settings.DATABASES.get("replica")
+    if replica is None:
+        return False
+    dsn = conn.get_dsn_parameters()
+    return (dsn.get("host"), dsn.get("port"), dsn.get("dbname")) == (
+        replica["HOST"], str(replica["PORT"]), replica["NAME"]
+    )
 
 
 def wait_until(conn, deadline, timeout):

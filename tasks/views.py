@@ -22,6 +22,7 @@ from .models import Task, VersionMismatch
 from .pagination import KeysetPagination
 from .permissions import PathUserIsCaller
 from .preconditions import etag_of, if_match_versions, if_none_match_hits
+from .replica import ReplicaReadsMixin
 from .schema import (
     COMMON_HEADERS,
     IDEMPOTENCY_KEY,
@@ -92,8 +93,11 @@ TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
         ),
     ),
 )
-class TaskViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
-    """The caller's own tasks; anyone else's simply do not exist here (404)."""
+class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
+    """The caller's own tasks; anyone else's simply do not exist here (404).
+
+    List, retrieve and stats read from the replica when it has the caller's writes (tasks/replica.py).
+    """
 
     serializer_class = TaskSerializer
     replay_field_order = TaskSerializer.Meta.fields

@@ -6,6 +6,7 @@ gunicorn, and kill the cluster with `pg_ctl stop -m immediate` (a crash: no shut
 checkpoint), or pause its processes with SIGSTOP (a frozen server: connections stay open and
 nothing answers), in the middle of the load.
 """
+import contextlib
 import glob
 import logging
 import os
@@ -91,7 +92,9 @@ class Cluster:
 
     def thaw(self):
         for pid in self.processes():
-            os.kill(pid, signal.SIGCONT)
+            # A process resumed first may end another before it is reached (a backend whose client left).
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
     def crash(self):
         self.run("pg_ctl", "-D", self.data_dir, "-m", "immediate", "-w", "stop")

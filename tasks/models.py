@@ -164,6 +164,13 @@ class Task(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        """A plain save (creation, the admin) keeps `tag_keys` in step and, on change, the version."""
+        self.tag_keys = tag_keys(self.tags)
+        if not self._state.adding:
+            self.version += 1
+        super().save(*args, **kwargs)
+
     def clean(self):
         """The API's rules for tags, for writes that do not come through the API (the admin)."""
         tags = self.tags
@@ -172,13 +179,6 @@ class Task(models.Model):
         self.tags = unique_tags(tag.strip() for tag in tags)
         if len(self.tags) > MAX_TAGS or not all(1 <= len(tag) <= TAG_MAX_LENGTH for tag in self.tags):
             raise ValidationError({"tags": f"At most {MAX_TAGS} tags of 1 to {TAG_MAX_LENGTH} characters."})
-
-    def save(self, *args, **kwargs):
-        """A plain save (creation, the admin) keeps `tag_keys` in step and, on change, the version."""
-        self.tag_keys = tag_keys(self.tags)
-        if not self._state.adding:
-            self.version += 1
-        super().save(*args, **kwargs)
 
     def write(self, values, versions=None):
         """Set `values` and write just them in one UPDATE that bumps the version; False if no row matched.

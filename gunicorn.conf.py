@@ -2,6 +2,7 @@
 
 Every knob comes from the environment (see .env.example); the defaults suit a small container.
 """
+
 import os
 import shutil
 import tempfile

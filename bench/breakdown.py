@@ -4,6 +4,7 @@ Run by `bench/run.py` as `python -m bench.breakdown USER TOKEN TASK_ID` with the
 environment; prints one JSON object of microseconds per call. Process CPU time is counted,
 so waiting for PostgreSQL is left out and neighbours on a shared machine matter little.
 """
+
 import io
 import json
 import os
@@ -28,8 +29,12 @@ def floor_call(path, token):
     from bench import floor_app
 
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path.split("?")[0], "QUERY_STRING": path.partition("?")[2],
-        "HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_HOST": "127.0.0.1", "wsgi.input": io.BytesIO(),
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path.split("?")[0],
+        "QUERY_STRING": path.partition("?")[2],
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.input": io.BytesIO(),
     }
     return lambda: floor_app.application(dict(environ), lambda status, headers: None)
 
@@ -50,15 +55,19 @@ def layers(user, token, task_id):
     page_data = TaskSerializer(page, many=True).data
     return {
         "list of 50: whole Django request (test client, no gunicorn)": lambda: client.get(
-            f"/api/tasks?limit={PAGE}", **header),
+            f"/api/tasks?limit={PAGE}", **header
+        ),
         "list of 50: floor app, whole request (no gunicorn)": floor_call(f"/api/tasks?limit={PAGE}", token),
         "retrieve: whole Django request (test client, no gunicorn)": lambda: client.get(
-            f"/api/tasks/{task_id}", **header),
+            f"/api/tasks/{task_id}", **header
+        ),
         "retrieve: floor app, whole request (no gunicorn)": floor_call(f"/api/tasks/{task_id}", token),
-        "token verification (BetterAuthJWTAuthentication.authenticate)": lambda: BetterAuthJWTAuthentication()
-        .authenticate(request),
+        "token verification (BetterAuthJWTAuthentication.authenticate)": lambda: (
+            BetterAuthJWTAuthentication().authenticate(request)
+        ),
         "list query, 51 rows as model instances (ORM)": lambda: list(
-            Task.objects.owned_by(user).order_by("-created_at", "-id")[: PAGE + 1]),
+            Task.objects.owned_by(user).order_by("-created_at", "-id")[: PAGE + 1]
+        ),
         "retrieve query, one model instance (ORM)": lambda: Task.objects.owned_by(user).get(pk=task_id),
         "TaskSerializer, 50 tasks": lambda: TaskSerializer(page, many=True).data,
         "TaskSerializer, one task": lambda: TaskSerializer(page[0]).data,

@@ -5,6 +5,7 @@ worker, the statements Django's ORM emits for each route (the same ones, as many
 It is a yardstick, not a product: no CORS, throttling, body limit or careful error shapes.
 Run it like the service: `gunicorn bench.floor_app:application`, with DATABASE_URL and BETTER_AUTH_URL.
 """
+
 import base64
 import json
 import os
@@ -17,8 +18,18 @@ import jwt
 import psycopg2
 
 FIELDS = (
-    "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "tag_keys", "version",
-    "created_at", "updated_at",
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "completed",
+    "priority",
+    "due_at",
+    "tags",
+    "tag_keys",
+    "version",
+    "created_at",
+    "updated_at",
 )
 COLUMNS = ", ".join(FIELDS)
 CREATED_AT, ID = FIELDS.index("created_at"), FIELDS.index("id")
@@ -90,7 +101,12 @@ def caller(environ):
     try:
         key = Keys.get(jwt.get_unverified_header(token).get("kid"))
         claims = jwt.decode(
-            token, key, algorithms=["EdDSA"], audience=ORIGIN, issuer=ORIGIN, leeway=10,
+            token,
+            key,
+            algorithms=["EdDSA"],
+            audience=ORIGIN,
+            issuer=ORIGIN,
+            leeway=10,
             options={"require": ["exp", "sub"]},
         )
     except (jwt.InvalidTokenError, KeyError) as e:

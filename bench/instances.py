@@ -8,6 +8,7 @@ figures show what adding instances on one box gives, not what adding boxes gives
 
     python -m bench.instances --instances 1,2,3 --seconds 15
 """
+
 import argparse
 import secrets
 import sys
@@ -116,14 +117,18 @@ def main(argv=None):
                 started = time.monotonic()
                 result = measure(args, app, seeding, scenario, count)
                 rows.append((scenario.name, count, result))
-                emit(f"{scenario.name:6} {count} instance(s): {result.requests_per_second:7.0f} req/s "
-                     f"({time.monotonic() - started:.0f} s)")
+                emit(
+                    f"{scenario.name:6} {count} instance(s): {result.requests_per_second:7.0f} req/s "
+                    f"({time.monotonic() - started:.0f} s)"
+                )
     emit()
     emit("| scenario | instances | workers | req/s | p50 ms | p99 ms | errors |")
     emit("|---|---|---|---|---|---|---|")
     for name, count, result in rows:
-        emit(f"| {name} | {count} | {count * args.workers} | {result.requests_per_second:.0f} | "
-             f"{result.p50_us / 1000:.1f} | {result.p99_us / 1000:.1f} | {result.errors} |")
+        emit(
+            f"| {name} | {count} | {count * args.workers} | {result.requests_per_second:.0f} | "
+            f"{result.p50_us / 1000:.1f} | {result.p99_us / 1000:.1f} | {result.errors} |"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 The benchmark's own, so that it imports no test code; the tests' richer double (rotations,
 outages, several algorithms) is tasks/tests/keys.py.
 """
+
 import json
 import threading
 import time
@@ -32,8 +33,14 @@ class TokenIssuer:
     def token_for(self, user_id):
         now = int(time.time())
         claims = {
-            "sub": user_id, "id": user_id, "email": f"{user_id}@example.com", "name": user_id,
-            "iat": now, "exp": now + self.lifetime_seconds, "iss": self.origin, "aud": self.origin,
+            "sub": user_id,
+            "id": user_id,
+            "email": f"{user_id}@example.com",
+            "name": user_id,
+            "iat": now,
+            "exp": now + self.lifetime_seconds,
+            "iss": self.origin,
+            "aud": self.origin,
         }
         return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": self.kid})
 

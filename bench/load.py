@@ -1,4 +1,5 @@
 """Load from `wrk` and what PostgreSQL saw of it."""
+
 import json
 import os
 import subprocess
@@ -34,13 +35,22 @@ class WrkResult:
 def run_wrk(url, script, env, *, seconds, threads, connections):
     """Runs `wrk` against 127.0.0.1 for a bounded time; it stops by itself."""
     command = [
-        "wrk", "--threads", str(threads), "--connections", str(connections), "--duration", f"{seconds}s",
-        "--timeout", "10s", "--latency", "--script", str(LUA_DIR / script), url,
+        "wrk",
+        "--threads",
+        str(threads),
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "--script",
+        str(LUA_DIR / script),
+        url,
     ]
     full_env = {**os.environ, "BENCH_LUA_DIR": str(LUA_DIR), "BENCH_THREADS": str(threads), **env}
-    completed = subprocess.run(
-        command, env=full_env, capture_output=True, text=True, check=True, timeout=seconds + 60
-    )
+    completed = subprocess.run(command, env=full_env, capture_output=True, text=True, check=True, timeout=seconds + 60)
     for line in completed.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             return WrkResult(**json.loads(line.removeprefix("BENCH_RESULT ")))

@@ -7,6 +7,7 @@ later migration with `migrate_safely` while a probe reads and updates one row ev
 own connection: the slowest probe is how long traffic was stalled. A sampler records the
 strongest lock the migration held on tasks_task.
 """
+
 import argparse
 import os
 import subprocess
@@ -26,8 +27,14 @@ SELECT 'user-' || (g %% 20000), 'task ' || g, repeat('word ', g %% 40), g %% 3 =
 FROM generate_series(1, %s) AS g
 """
 LOCK_STRENGTH = [
-    "AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
-    "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock",
+    "AccessShareLock",
+    "RowShareLock",
+    "RowExclusiveLock",
+    "ShareUpdateExclusiveLock",
+    "ShareLock",
+    "ShareRowExclusiveLock",
+    "ExclusiveLock",
+    "AccessExclusiveLock",
 ]
 MIGRATIONS = ["0002_task_planning_fields", "0003_task_planning_indexes", "0004_idempotency_key"]
 
@@ -65,7 +72,8 @@ class LockSampler(threading.Thread):
             while not self.stop.is_set():
                 cursor.execute(
                     "SELECT mode FROM pg_locks WHERE relation = 'tasks_task'::regclass AND granted "
-                    "AND pid NOT IN (pg_backend_pid(), %s)", [self.probe_pid]
+                    "AND pid NOT IN (pg_backend_pid(), %s)",
+                    [self.probe_pid],
                 )
                 for (mode,) in cursor.fetchall():
                     self.held[mode] = self.held.get(mode, 0) + 1
@@ -77,11 +85,16 @@ class LockSampler(threading.Thread):
 
 
 def manage(url, *args):
-    env = {**os.environ, "DATABASE_URL": url, "BETTER_AUTH_URL": "http://127.0.0.1:3000",
-           "DJANGO_SECRET_KEY": "bench-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "BETTER_AUTH_URL": "http://127.0.0.1:3000",
+        "DJANGO_SECRET_KEY": "bench-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+    }
     started = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, check=True, stdout=subprocess.DEVNULL
+    )
     return time.perf_counter() - started
 
 

@@ -1,4 +1,5 @@
 """`docs/performance.md`: what was run, on what, and what it showed."""
+
 import os
 import platform
 import subprocess
@@ -12,8 +13,11 @@ from .scenarios import SCENARIOS_BY_NAME
 
 def machine_info(database_url):
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
@@ -72,24 +76,41 @@ PLANS_EXPLAINED = [
 def write_note(path, *, context, machine, measurements, plans, soak_readings, breakdown, chart_name):
     lines = [
         *INTRODUCTION,
-        "## Run", "", *settings_lines(context), "",
-        "## Machine", "", *settings_lines(machine), "",
+        "## Run",
+        "",
+        *settings_lines(context),
+        "",
+        "## Machine",
+        "",
+        *settings_lines(machine),
+        "",
         *results_lines(measurements, chart_name),
         *target_lines(measurements, plans, soak_readings),
         *breakdown_lines(breakdown),
         *soak_lines(soak_readings),
-        "## Plans of the big user's pages", "", *PLANS_EXPLAINED, *plan_sections(plans),
+        "## Plans of the big user's pages",
+        "",
+        *PLANS_EXPLAINED,
+        *plan_sections(plans),
     ]
     Path(path).write_text("\n".join(lines).rstrip() + "\n")
 
 
 def results_lines(measurements, chart_name):
-    scenarios = [f"- `{name}`: {SCENARIOS_BY_NAME[name].description}"
-                 for name in dict.fromkeys(m.scenario for m in measurements)]
+    scenarios = [
+        f"- `{name}`: {SCENARIOS_BY_NAME[name].description}" for name in dict.fromkeys(m.scenario for m in measurements)
+    ]
     return [
-        "## Scenarios", "", *scenarios, "",
-        "## Results", "", markdown_table(HEADERS, table_rows(measurements)), "",
-        f"![requests per second by scenario and app]({chart_name})", "",
+        "## Scenarios",
+        "",
+        *scenarios,
+        "",
+        "## Results",
+        "",
+        markdown_table(HEADERS, table_rows(measurements)),
+        "",
+        f"![requests per second by scenario and app]({chart_name})",
+        "",
         *COLUMNS_EXPLAINED,
     ]
 
@@ -97,7 +118,10 @@ def results_lines(measurements, chart_name):
 def target_lines(measurements, plans, soak_readings):
     rows = [(t, f, verdict(h)) for t, f, h in target_rows(measurements, plans, soak_readings)]
     return [
-        "## Targets", "", markdown_table(["target", "measured", "verdict"], rows), "",
+        "## Targets",
+        "",
+        markdown_table(["target", "measured", "verdict"], rows),
+        "",
         "Queries per request (list 1, retrieve 1, create 1, update 2, toggle and delete at most 2) are",
         "asserted by `tasks/tests/test_query_counts.py` in the normal suite.",
         "",
@@ -109,11 +133,14 @@ def breakdown_lines(breakdown):
         return []
     rows = [(layer, f"{microseconds:.0f}") for layer, microseconds in breakdown.items()]
     return [
-        "## Where the CPU goes", "",
+        "## Where the CPU goes",
+        "",
         "Each layer timed on its own in one process (`bench/breakdown.py`, CPU microseconds per call,",
         "waiting for PostgreSQL excluded). The Django figures go through the test client, which adds",
-        "a little of its own; gunicorn's share is not in them.", "",
-        markdown_table(["layer", "CPU us per call"], rows), "",
+        "a little of its own; gunicorn's share is not in them.",
+        "",
+        markdown_table(["layer", "CPU us per call"], rows),
+        "",
     ]
 
 

@@ -1,4 +1,5 @@
 """The benchmark's options, as data: each one's type, default and help, from which the flags are made."""
+
 import argparse
 from dataclasses import dataclass, field, fields
 from pathlib import Path

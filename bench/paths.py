@@ -1,4 +1,5 @@
 """Where the benchmark finds the project and writes its results."""
+
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent

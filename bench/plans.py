@@ -1,4 +1,5 @@
 """PostgreSQL's plans for the big user's first and deep pages, with the list's own SQL."""
+
 import re
 
 import psycopg2

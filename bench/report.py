@@ -1,4 +1,5 @@
 """The results: a table for the terminal, `docs/performance.md` and the chart beside it."""
+
 import re
 
 import matplotlib
@@ -13,8 +14,17 @@ FLOOR = "floor"
 SERVICE = "service"
 NOAUTH = "service-noauth"
 HEADERS = [
-    "scenario", "app", "req/s", "vs floor", "p50 ms", "p99 ms", "errors", "db xacts/req",
-    "CPU ms/req", "CPU vs floor", "worker RSS MB",
+    "scenario",
+    "app",
+    "req/s",
+    "vs floor",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "db xacts/req",
+    "CPU ms/req",
+    "CPU vs floor",
+    "worker RSS MB",
 ]
 # The service's targets beyond each scenario's share of the floor's req/s (Scenario.floor_share_target).
 AUTH_COST_TARGET = 0.05
@@ -60,18 +70,29 @@ def table_rows(measurements):
         share = share_of_floor(measurements, m.app, m.scenario)
         cpu_share = cpu_share_of_floor(measurements, m.app, m.scenario)
         errors = f"{m.wrk.errors}" + (" (pool too small)" if m.pool_shortfall else "")
-        rows.append([
-            m.scenario, m.app, f"{m.wrk.requests_per_second:.0f}", "-" if share is None else f"{share:.0%}",
-            f"{m.wrk.p50_us / 1000:.1f}", f"{m.wrk.p99_us / 1000:.1f}", errors,
-            f"{m.queries_per_request:.2f}", f"{m.worker_cpu_ms_per_request:.2f}",
-            "-" if cpu_share is None else f"{cpu_share:.0%}", f"{max(m.worker_rss_bytes, default=0) / 2**20:.0f}",
-        ])
+        rows.append(
+            [
+                m.scenario,
+                m.app,
+                f"{m.wrk.requests_per_second:.0f}",
+                "-" if share is None else f"{share:.0%}",
+                f"{m.wrk.p50_us / 1000:.1f}",
+                f"{m.wrk.p99_us / 1000:.1f}",
+                errors,
+                f"{m.queries_per_request:.2f}",
+                f"{m.worker_cpu_ms_per_request:.2f}",
+                "-" if cpu_share is None else f"{cpu_share:.0%}",
+                f"{max(m.worker_rss_bytes, default=0) / 2**20:.0f}",
+            ]
+        )
     return rows
 
 
 def text_table(headers, rows):
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [headers, *rows]]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [headers, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 Everything listens on 127.0.0.1 only, every load is bounded in time, and every process started
 here is stopped before the command returns.
 """
+
 import datetime
 import importlib.util
 import os
@@ -56,8 +57,10 @@ def main(argv=None):
         session.prepare_database()
         session.measure_all()
         session.write_results(elapsed=time.monotonic() - started)
-    emit(f"done in {datetime.timedelta(seconds=round(time.monotonic() - started))}; "
-         f"wrote {os.path.relpath(options.docs_dir / 'performance.md', PROJECT_DIR)}")
+    emit(
+        f"done in {datetime.timedelta(seconds=round(time.monotonic() - started))}; "
+        f"wrote {os.path.relpath(options.docs_dir / 'performance.md', PROJECT_DIR)}"
+    )
 
 
 if __name__ == "__main__":

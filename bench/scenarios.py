@@ -1,4 +1,5 @@
 """What is measured: each scenario against each app, on a freshly started gunicorn."""
+
 import json
 import threading
 import urllib.parse
@@ -34,8 +35,9 @@ MIX = Scenario("mix", "mix.lua", "70 % list, 10 % each of create, toggle, update
 SCENARIOS = [
     Scenario("list", "list.lua", "GET /api/tasks?limit=50, a random user of 50 tasks", floor_share_target=0.60),
     Scenario("list-big-first", "list_big.lua", "first page of 50 of the user with the most tasks", big_user=True),
-    Scenario("list-big-deep", "list_big.lua", "a page of 50 deep in that user's tasks (cursor)", big_user=True,
-             deep=True),
+    Scenario(
+        "list-big-deep", "list_big.lua", "a page of 50 deep in that user's tasks (cursor)", big_user=True, deep=True
+    ),
     Scenario("retrieve", "retrieve.lua", "GET /api/tasks/{id}, a random user's task", floor_share_target=0.70),
     Scenario("create", "create.lua", "POST /api/tasks", floor_share_target=0.70),
     Scenario("update", "update.lua", "PUT /api/tasks/{id}, all fields", floor_share_target=0.70),
@@ -72,7 +74,11 @@ class Run:
 
     def wrk(self, server, script, env, seconds):
         return run_wrk(
-            server.url, script, env, seconds=seconds, threads=self.options.threads,
+            server.url,
+            script,
+            env,
+            seconds=seconds,
+            threads=self.options.threads,
             connections=self.options.connections,
         )
 
@@ -168,8 +174,9 @@ def with_limit(path, limit):
 
 def answers(run, app, paths):
     """The parsed bodies and `Link` headers of GETs as regular user 0, from a freshly started app."""
-    headers = {"X-Bench-User": REGULAR_USER.format(0)} if app.header_auth else {
-        "Authorization": f"Bearer {first_token(run)}"}
+    headers = (
+        {"X-Bench-User": REGULAR_USER.format(0)} if app.header_auth else {"Authorization": f"Bearer {first_token(run)}"}
+    )
     found = []
     with Gunicorn(app, workers=1, threads=1) as server:
         for path in paths:

@@ -4,6 +4,7 @@ Row layout, which the Lua scripts rely on to pick a task its caller owns without
 regular user k (0-based) owns the ids `first_id + k * tasks_per_user + j`; the delete pool's
 task `pool_first_id + j` belongs to regular user `j % users`.
 """
+
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -83,7 +84,9 @@ def migrate(env):
 
 def insert_tasks(cursor, owner_sql, title, count, **params):
     """Inserts `count` tasks in one statement; their ids are consecutive (checked)."""
-    cursor.execute(INSERT_TASKS.format(owner=owner_sql), {"title": title, "count": count, "start": SEED_START, **params})
+    cursor.execute(
+        INSERT_TASKS.format(owner=owner_sql), {"title": title, "count": count, "start": SEED_START, **params}
+    )
     cursor.execute("SELECT min(id), max(id), count(*) FROM tasks_task WHERE title LIKE %s", (f"{title} %",))
     first, last, rows = cursor.fetchone()
     if rows != count or last - first + 1 != count:

@@ -1,4 +1,5 @@
 """The apps a run serves: gunicorn on a free loopback port, and what /proc says about its workers."""
+
 import os
 import socket
 import subprocess
@@ -36,8 +37,18 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{app.name}-", suffix=".log", delete=False)
         command = [
-            sys.executable, "-m", "gunicorn", app.wsgi, "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(workers), "--threads", str(threads), "--timeout", "60",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app.wsgi,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "60",
         ]
         self.process = subprocess.Popen(
             command, cwd=PROJECT_DIR, env={**os.environ, **app.env}, stdout=self.log, stderr=subprocess.STDOUT

@@ -1,4 +1,5 @@
 """One benchmark run from start to finish: database, tokens, apps, measurements, results."""
+
 import datetime
 import json
 import secrets
@@ -104,7 +105,14 @@ class BenchSession:
         """CPU microseconds per layer, from `bench/breakdown.py` run with the service's settings."""
         user = REGULAR_USER.format(0)
         env = {**self.app_env(), "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver", "LOG_LEVEL": "WARNING"}
-        command = [sys.executable, "-m", "bench.breakdown", user, self.issuer.token_for(user), str(self.run.first_task_id)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.breakdown",
+            user,
+            self.issuer.token_for(user),
+            str(self.run.first_task_id),
+        ]
         completed = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=True)
         return json.loads(completed.stdout)
 
@@ -114,11 +122,11 @@ class BenchSession:
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "python -m bench.run " + " ".join(options.non_default_flags()),
             "seed": f"{options.users:,} users x {options.tasks_per_user} tasks, one user with {options.big_user_tasks:,} "
-                    f"tasks, {options.total_rows:,} rows in all; deep page at position {self.run.deep_position:,}",
+            f"tasks, {options.total_rows:,} rows in all; deep page at position {self.run.deep_position:,}",
             "load": f"wrk, {options.threads} threads, {options.connections} connections, {options.seconds} s per scenario "
-                    f"and app after {options.warmup_seconds} s of warm-up; soak {options.soak_seconds} s",
+            f"and app after {options.warmup_seconds} s of warm-up; soak {options.soak_seconds} s",
             "servers": f"gunicorn, {options.workers} workers x {options.worker_threads} thread(s), DEBUG off, "
-                       "throttling off, no access log; one app at a time",
+            "throttling off, no access log; one app at a time",
             "total time": str(datetime.timedelta(seconds=round(elapsed))),
         }
 
@@ -136,8 +144,12 @@ class BenchSession:
         docs_dir.mkdir(parents=True, exist_ok=True)
         write_chart(self.measurements, docs_dir / "performance.png")
         write_note(
-            docs_dir / "performance.md", context=self.context(elapsed), machine=machine_info(self.options.database_url),
-            measurements=self.measurements, plans=self.plans, soak_readings=self.soak_readings,
+            docs_dir / "performance.md",
+            context=self.context(elapsed),
+            machine=machine_info(self.options.database_url),
+            measurements=self.measurements,
+            plans=self.plans,
+            soak_readings=self.soak_readings,
             breakdown=self.breakdown,
             chart_name="performance.png",
         )

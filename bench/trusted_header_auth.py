@@ -2,6 +2,7 @@
 
 Loaded only by `bench/settings_noauth.py`; nothing in taskapi's own settings or code refers to it.
 """
+
 from rest_framework.authentication import BaseAuthentication
 from rest_framework_simplejwt.models import TokenUser
 

@@ -9,6 +9,7 @@ gunicorn stops (SIGINT stops both at once).
 
     python deploy/web.py          # what the Procfile runs; PORT, WEB_CONCURRENCY, ... as usual
 """
+
 import os
 import re
 import shutil
@@ -94,7 +95,8 @@ def main():
 
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "taskapi.wsgi"],
-        cwd=PROJECT_DIR, env={**environ, "GUNICORN_BIND": values["UPSTREAM"], **trusted_proxies(environ)},
+        cwd=PROJECT_DIR,
+        env={**environ, "GUNICORN_BIND": values["UPSTREAM"], **trusted_proxies(environ)},
     )
     if not wait_for_socket(runtime_dir / "gunicorn.sock", gunicorn):
         stop(gunicorn, signal.SIGTERM)

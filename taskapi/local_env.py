@@ -4,6 +4,7 @@ A variable already in the real environment is never replaced, so a platform's co
 one-off `DJANGO_DEBUG=1 python manage.py ...`) always wins over the file. Settings do not read the
 file themselves, so the test suite sees only the environment it is given.
 """
+
 import os
 from pathlib import Path
 

@@ -2,6 +2,7 @@
 
 Every variable read here is listed, with a one-line comment, in `.env.example`.
 """
+
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -138,7 +139,10 @@ if DATABASE_REPLICA_URL:
     )
     # A replica that is down costs a read this long at most, then reads go to the primary.
     DATABASES["replica"].setdefault("OPTIONS", {}).update(
-        connect_timeout=DATABASE_REPLICA_CONNECT_TIMEOUT, keepalives=1, keepalives_idle=30, keepalives_interval=10,
+        connect_timeout=DATABASE_REPLICA_CONNECT_TIMEOUT,
+        keepalives=1,
+        keepalives_idle=30,
+        keepalives_interval=10,
         keepalives_count=3,
     )
     DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
@@ -313,7 +317,13 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = (*default_cors_headers, "if-match", "if-none-match", "idempotency-key", "x-request-id")
 # Every response header the OpenAPI document lists (a test keeps the two in step).
 CORS_EXPOSE_HEADERS = [
-    "Link", "Location", "ETag", "Retry-After", "Idempotent-Replayed", "WWW-Authenticate", "X-Request-ID",
+    "Link",
+    "Location",
+    "ETag",
+    "Retry-After",
+    "Idempotent-Replayed",
+    "WWW-Authenticate",
+    "X-Request-ID",
 ]
 
 # `/metrics` answers only requests with `Authorization: Bearer <this>`; unset, it answers 404.

@@ -2,6 +2,7 @@
 
 manage.py calls this before runserver and migrate, gunicorn.conf.py before forking workers.
 """
+
 import sys
 
 import django

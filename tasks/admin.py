@@ -1,4 +1,5 @@
 """The Django admin for staff: tasks, kept fast on a table of millions of rows."""
+
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
@@ -19,7 +20,18 @@ class TaskAdmin(admin.ModelAdmin):
     # `bounded_date_hierarchy` (templatetags/task_admin.py), which bounds it with one MIN/MAX.
     change_list_template = "admin/tasks/task/change_list.html"
     readonly_fields = ("version", "created_at", "updated_at")
-    fields = ("user_id", "title", "description", "completed", "priority", "due_at", "tags", "version", "created_at", "updated_at")
+    fields = (
+        "user_id",
+        "title",
+        "description",
+        "completed",
+        "priority",
+        "due_at",
+        "tags",
+        "version",
+        "created_at",
+        "updated_at",
+    )
     actions = ("mark_completed", "mark_not_completed")
     list_per_page = 50
     # Both counts below would otherwise scan the whole table on every page.

@@ -12,6 +12,7 @@ failures and refuses locked-out attempts before any hash. Two cheaper checks com
 
 Both refusals are a short 429 page built without the template engine, the session or a query.
 """
+
 import math
 from contextlib import contextmanager
 

@@ -1,4 +1,5 @@
 """The admin's paginator: the planner's row estimate instead of counting the whole table."""
+
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property

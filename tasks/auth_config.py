@@ -1,4 +1,5 @@
 """The effective Better Auth verification settings, derived once from Django settings."""
+
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -46,9 +47,7 @@ class AuthConfig:
     @classmethod
     def from_settings(cls):
         origin = origin_of(settings.BETTER_AUTH_URL)
-        jwks_url = settings.BETTER_AUTH_JWKS_URL.strip() or (
-            f"{origin}/api/auth/jwks" if origin else ""
-        )
+        jwks_url = settings.BETTER_AUTH_JWKS_URL.strip() or (f"{origin}/api/auth/jwks" if origin else "")
         return cls(
             algorithms=tuple(settings.BETTER_AUTH_JWT_ALGORITHMS),
             issuer=without_trailing_slash(settings.BETTER_AUTH_JWT_ISSUER or origin),
@@ -68,27 +67,35 @@ class AuthConfig:
         if not self.algorithms:
             found.append(("tasks.E003", "BETTER_AUTH_JWT_ALGORITHMS is empty.", "Use EdDSA."))
         if unknown:
-            found.append((
-                "tasks.E003",
-                f"Unknown algorithm(s) in BETTER_AUTH_JWT_ALGORITHMS: {', '.join(sorted(unknown))}.",
-                f"Choose from {', '.join(sorted(ASYMMETRIC_ALGORITHMS | SHARED_SECRET_ALGORITHMS))}.",
-            ))
+            found.append(
+                (
+                    "tasks.E003",
+                    f"Unknown algorithm(s) in BETTER_AUTH_JWT_ALGORITHMS: {', '.join(sorted(unknown))}.",
+                    f"Choose from {', '.join(sorted(ASYMMETRIC_ALGORITHMS | SHARED_SECRET_ALGORITHMS))}.",
+                )
+            )
         if set(self.algorithms) & ASYMMETRIC_ALGORITHMS and set(self.algorithms) & SHARED_SECRET_ALGORITHMS:
-            found.append((
-                "tasks.E004",
-                "BETTER_AUTH_JWT_ALGORITHMS mixes HS256 with public-key algorithms.",
-                "Accepting both would let a public key be used as an HMAC secret; pick one family.",
-            ))
+            found.append(
+                (
+                    "tasks.E004",
+                    "BETTER_AUTH_JWT_ALGORITHMS mixes HS256 with public-key algorithms.",
+                    "Accepting both would let a public key be used as an HMAC secret; pick one family.",
+                )
+            )
         elif self.uses_shared_secret and len(self.secret) < MIN_SECRET_LENGTH:
-            found.append((
-                "tasks.E002",
-                f"HS256 needs BETTER_AUTH_SECRET of at least {MIN_SECRET_LENGTH} characters.",
-                "Set it to the same secret the Better Auth server uses.",
-            ))
+            found.append(
+                (
+                    "tasks.E002",
+                    f"HS256 needs BETTER_AUTH_SECRET of at least {MIN_SECRET_LENGTH} characters.",
+                    "Set it to the same secret the Better Auth server uses.",
+                )
+            )
         elif not self.uses_shared_secret and not self.jwks_url:
-            found.append((
-                "tasks.E001",
-                "No JWKS URL: set BETTER_AUTH_URL (or BETTER_AUTH_JWKS_URL).",
-                "Tokens cannot be verified without Better Auth's public keys.",
-            ))
+            found.append(
+                (
+                    "tasks.E001",
+                    "No JWKS URL: set BETTER_AUTH_URL (or BETTER_AUTH_JWKS_URL).",
+                    "Tokens cannot be verified without Better Auth's public keys.",
+                )
+            )
         return found

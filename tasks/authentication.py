@@ -3,6 +3,7 @@
 The request's user is simplejwt's `TokenUser`: a principal backed by the verified token,
 whose `id` is the token's `sub`. No database query is made to authenticate.
 """
+
 import logging
 import re
 

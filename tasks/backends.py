@@ -6,6 +6,7 @@ names in the JWKS. In front of them sits a cache of verdicts: a client sends the
 for its whole 15-minute life, and verifying it again on every request cost more than the 5 %
 of a list request allowed for it (docs/performance.md).
 """
+
 import threading
 import time
 from collections import OrderedDict

@@ -1,4 +1,5 @@
 """System checks for this service's configuration (`manage.py check`, `tasks.E00x`/`W00x`)."""
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -13,11 +14,13 @@ def check_better_auth_configuration(app_configs=None, **kwargs):
     config = AuthConfig.from_settings()
     found = [checks.Error(message, hint=hint, id=check_id) for check_id, message, hint in config.problems()]
     if not found and not (config.issuer and config.audience):
-        found.append(checks.Warning(
-            "No issuer or audience is configured, so `iss`/`aud` are not checked.",
-            hint="Set BETTER_AUTH_URL (or BETTER_AUTH_JWT_ISSUER and BETTER_AUTH_JWT_AUDIENCE).",
-            id="tasks.W002",
-        ))
+        found.append(
+            checks.Warning(
+                "No issuer or audience is configured, so `iss`/`aud` are not checked.",
+                hint="Set BETTER_AUTH_URL (or BETTER_AUTH_JWT_ISSUER and BETTER_AUTH_JWT_AUDIENCE).",
+                id="tasks.W002",
+            )
+        )
     return found
 
 
@@ -25,11 +28,13 @@ def check_better_auth_configuration(app_configs=None, **kwargs):
 def check_secret_key_is_configured(app_configs=None, **kwargs):
     if settings.SECRET_KEY_FROM_ENV:
         return []
-    return [checks.Warning(
-        "DJANGO_SECRET_KEY is not set: a random key is made per process.",
-        hint="Admin sessions will not survive a restart or span workers; set DJANGO_SECRET_KEY.",
-        id="tasks.W001",
-    )]
+    return [
+        checks.Warning(
+            "DJANGO_SECRET_KEY is not set: a random key is made per process.",
+            hint="Admin sessions will not survive a restart or span workers; set DJANGO_SECRET_KEY.",
+            id="tasks.W001",
+        )
+    ]
 
 
 @checks.register()
@@ -37,11 +42,13 @@ def check_throttle_rate(app_configs=None, **kwargs):
     try:
         PerUserRateThrottle()
     except (ValueError, KeyError, IndexError, AttributeError):
-        return [checks.Error(
-            f"API_USER_THROTTLE_RATE {settings.API_USER_THROTTLE_RATE!r} is not a DRF rate.",
-            hint="Use a number per second, minute, hour or day, e.g. 1200/minute, or off.",
-            id="tasks.E005",
-        )]
+        return [
+            checks.Error(
+                f"API_USER_THROTTLE_RATE {settings.API_USER_THROTTLE_RATE!r} is not a DRF rate.",
+                hint="Use a number per second, minute, hour or day, e.g. 1200/minute, or off.",
+                id="tasks.E005",
+            )
+        ]
     return []
 
 
@@ -51,17 +58,21 @@ def check_replica_configuration(app_configs=None, **kwargs):
     if "replica" not in settings.DATABASES:
         return []
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        return [checks.Error(
-            "DATABASE_REPLICA_URL is set but DATABASE_URL is not PostgreSQL.",
-            hint="A streaming replica follows a PostgreSQL primary; unset DATABASE_REPLICA_URL.",
-            id="tasks.E020",
-        )]
+        return [
+            checks.Error(
+                "DATABASE_REPLICA_URL is set but DATABASE_URL is not PostgreSQL.",
+                hint="A streaming replica follows a PostgreSQL primary; unset DATABASE_REPLICA_URL.",
+                id="tasks.E020",
+            )
+        ]
     if not settings.REDIS_URL:
-        return [checks.Warning(
-            "DATABASE_REPLICA_URL is set without REDIS_URL: each process remembers only its own writes.",
-            hint="A person's read served by another worker or instance may miss their write; set REDIS_URL.",
-            id="tasks.W020",
-        )]
+        return [
+            checks.Warning(
+                "DATABASE_REPLICA_URL is set without REDIS_URL: each process remembers only its own writes.",
+                hint="A person's read served by another worker or instance may miss their write; set REDIS_URL.",
+                id="tasks.W020",
+            )
+        ]
     return []
 
 

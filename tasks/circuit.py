@@ -11,6 +11,7 @@ at most one timeout per cooldown.
     from tasks import circuit
     allowed = circuit.redis.call_or(True, throttle.allow_request, request, view)
 """
+
 import logging
 
 from circuitbreaker import CircuitBreaker
@@ -45,8 +46,12 @@ class DependencyBreaker(CircuitBreaker):
             with self:
                 return func(*args, **kwargs)
         except self.failure as e:
-            logger.warning("%s unavailable (%s); not tried again for %s s", self.name, e.__class__.__name__,
-                           settings.CIRCUIT_BREAKER_COOLDOWN)
+            logger.warning(
+                "%s unavailable (%s); not tried again for %s s",
+                self.name,
+                e.__class__.__name__,
+                settings.CIRCUIT_BREAKER_COOLDOWN,
+            )
             return fallback
 
 

@@ -4,6 +4,7 @@
 are true. With DJANGO_TRUSTED_PROXY_COUNT = n, the last proxy is REMOTE_ADDR and the client is
 the n-th address from the right of the header; with 0 (no proxy) it is REMOTE_ADDR itself.
 """
+
 import ipaddress
 
 from django.conf import settings

@@ -5,6 +5,7 @@ filters, the cursor, the conditional headers, the body's fields and the token's 
 a kind of value is refused the same way wherever it comes in, and answered 400 (401 for a
 token) rather than failing deeper down with a 500.
 """
+
 import math
 import re
 from datetime import datetime, timezone

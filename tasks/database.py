@@ -11,6 +11,7 @@ wait), and the answer is the API's JSON 503. The timeout opens tasks.circuit's d
 for the cooldown every wait in this process fails at once, so a frozen database costs each
 worker one timeout per cooldown instead of one per request.
 """
+
 import select
 import time
 
@@ -53,7 +54,9 @@ def goes_to_replica(conn):
         return False
     dsn = conn.get_dsn_parameters()
     return (dsn.get("host"), dsn.get("port"), dsn.get("dbname")) == (
-        replica["HOST"], str(replica["PORT"]), replica["NAME"]
+        replica["HOST"],
+        str(replica["PORT"]),
+        replica["NAME"],
     )
 
 

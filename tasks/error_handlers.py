@@ -5,6 +5,7 @@ programs); a validation error keeps its field keys beside them
 (`{"detail": "Invalid input.", "code": "invalid", "title": ["This field may not be blank."]}`).
 The code is the DRF exception's own (`exc.get_codes()`, else its `default_code`).
 """
+
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied

@@ -5,6 +5,7 @@ redact_event blanks those headers again; a token can also travel inside an excep
 log line or a breadcrumb, so every string of the event is searched for the shape of a JWT or a
 bearer credential as well.
 """
+
 import re
 
 import sentry_sdk

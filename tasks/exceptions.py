@@ -1,4 +1,5 @@
 """Exceptions the API raises beyond DRF's own; most bodies carry a stable `code`, as 401s do."""
+
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.exceptions import DetailDictMixin
@@ -46,8 +47,6 @@ class IdempotencyKeyReused(DetailDictMixin, APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was already used with a different request body."
     default_code = "idempotency_key_reused"
-
-
 
 
 class TaskQuotaExceeded(DetailDictMixin, APIException):

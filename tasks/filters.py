@@ -1,4 +1,5 @@
 """Finding and ordering tasks on the list endpoint; every filter runs inside the owner's scope."""
+
 from datetime import datetime, time, timedelta, timezone
 
 import django_filters
@@ -54,10 +55,12 @@ class InstantField(forms.Field):
             return LATEST_INSTANT
 
 
-@extend_schema_field({
-    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
-    "description": "YYYY-MM-DD (a whole UTC day) or an ISO 8601 timestamp with a UTC offset.",
-})
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+        "description": "YYYY-MM-DD (a whole UTC day) or an ISO 8601 timestamp with a UTC offset.",
+    }
+)
 class InstantFilter(django_filters.Filter):
     field_class = InstantField
 
@@ -211,16 +214,18 @@ class TaskOrdering(BaseFilterBackend):
 
     def get_schema_operation_parameters(self, view):
         term = rf"[{WHITESPACE}]*-?(?:{'|'.join(self.fields)})[{WHITESPACE}]*"
-        return [{
-            "name": self.param,
-            "in": "query",
-            "required": False,
-            "description": (
-                f"Comma list of {', '.join(self.fields)}, each at most once; prefix - for descending. "
-                "Default -created_at. Anything else is 400."
-            ),
-            "schema": {"type": "string", "pattern": f"^{term}(?:,{term})*$"},
-        }]
+        return [
+            {
+                "name": self.param,
+                "in": "query",
+                "required": False,
+                "description": (
+                    f"Comma list of {', '.join(self.fields)}, each at most once; prefix - for descending. "
+                    "Default -created_at. Anything else is 400."
+                ),
+                "schema": {"type": "string", "pattern": f"^{term}(?:,{term})*$"},
+            }
+        ]
 
 
 def order_expression(term):

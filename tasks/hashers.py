@@ -5,6 +5,7 @@ A login hashes its password for about 0.4 s of CPU inside a sync worker that als
 run at nice 10, it gets the CPU the API leaves idle, and it still finishes in seconds when the
 machine is saturated (nice 19 could stretch it past gunicorn's timeout).
 """
+
 import os
 import threading
 

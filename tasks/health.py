@@ -5,6 +5,7 @@ or Better Auth outage never makes an orchestrator restart every instance. `/heal
 whether this instance can serve traffic now, one result per dependency, and 503 when one fails.
 Neither needs a token, is rate limited, or is redirected to HTTPS.
 """
+
 from functools import lru_cache
 
 import redis

@@ -1,4 +1,5 @@
 """`Idempotency-Key` on POST /api/tasks: one key, one task, whatever the retries."""
+
 import hashlib
 import json
 import re
@@ -39,7 +40,9 @@ class IdempotentCreateMixin:
         with transaction.atomic():
             record = claim(user_id, key, request_hash)
             if record is None:
-                return replay(IdempotencyKey.objects.get(user_id=user_id, key=key), request_hash, self.replay_field_order)
+                return replay(
+                    IdempotencyKey.objects.get(user_id=user_id, key=key), request_hash, self.replay_field_order
+                )
             response = super().create(request, *args, **kwargs)
             record.response_status, record.response_body = response.status_code, response.data
             record.location = response.get("Location", "")

@@ -8,6 +8,7 @@ requests share one fetch, refetches for unknown kids at most once per cooldown h
 many requests carry them, and tells "unknown key" (the token's fault, 401) apart from
 "cannot reach the keys" (ours, 503).
 """
+
 import json
 import logging
 import threading

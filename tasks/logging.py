@@ -1,4 +1,5 @@
 """Logs as one JSON object per line, each carrying the id of the request being served."""
+
 import json
 import logging
 from contextvars import ContextVar

@@ -4,6 +4,7 @@ Under gunicorn every worker writes its samples to files in PROMETHEUS_MULTIPROC_
 gunicorn.conf.py) and `/metrics` adds them up, so a scrape sees the whole instance whichever
 worker answers it. Without that variable (runserver, tests) the samples stay in the process.
 """
+
 import hmac
 import os
 import re
@@ -22,7 +23,9 @@ REQUEST_SECONDS = Histogram(
     "taskapi_http_request_duration_seconds", "Time to answer an HTTP request.", ["method", "route", "status"]
 )
 QUERIES_PER_REQUEST = Histogram(
-    "taskapi_db_queries_per_request", "Database queries made while answering one request.", ["route"],
+    "taskapi_db_queries_per_request",
+    "Database queries made while answering one request.",
+    ["route"],
     buckets=(0, 1, 2, 3, 4, 5, 8, 13, 21, 50, 100),
 )
 QUERY_SECONDS_PER_REQUEST = Histogram(

@@ -1,4 +1,5 @@
 """One log line per request, under an id taken from `X-Request-ID` or made up, and echoed back."""
+
 import logging
 import re
 import time

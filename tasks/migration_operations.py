@@ -10,6 +10,7 @@ Elsewhere (the SQLite fallback) each behaves as the Django operation it extends.
   earlier, interrupted run of itself: such a run leaves the index INVALID (unused by queries, yet
   its name is taken, so a plain retry fails) or, in a non-atomic migration, already complete.
 """
+
 from django.contrib.postgres.indexes import PostgresIndex
 from django.contrib.postgres.operations import AddIndexConcurrently, ValidateConstraint
 from django.db import migrations

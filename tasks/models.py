@@ -1,4 +1,5 @@
 """A person's task, owned by the Better Auth user id found in their token's `sub`."""
+
 from datetime import timedelta
 
 from django.contrib.postgres.indexes import GinIndex, OpClass

@@ -6,6 +6,7 @@ ordering field with an offset; here the cursor holds the full sort key of the la
 is, tasks created meanwhile never shift later pages, and the next page's address travels
 in a `Link: <...>; rel="next"` header.
 """
+
 import base64
 import binascii
 import json

@@ -1,4 +1,5 @@
 """JSON parsing that answers 400, never 500, whatever the body holds."""
+
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 

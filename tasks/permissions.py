@@ -1,4 +1,5 @@
 """Who may use a route, decided before any task is looked up."""
+
 from rest_framework.permissions import BasePermission
 
 

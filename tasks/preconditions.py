@@ -1,4 +1,5 @@
 """Conditional requests (RFC 9110): a task's ETag is its version, `"<version>"`."""
+
 from django.utils.http import parse_etags
 
 from .client_values import OutOfRange, whole_number

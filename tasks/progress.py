@@ -3,6 +3,7 @@
 Hand-written: tqdm draws the bar but writes `\\r` redraws into a log file too, and the two
 modes fit in forty lines.
 """
+
 import time
 
 BAR_WIDTH = 30

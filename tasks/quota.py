@@ -5,6 +5,7 @@ quota) < quota`. Each such statement sees the tasks committed when it starts, so
 run at the same moment can each see room for one more: a user sending n creates in parallel
 can end up to n - 1 tasks over the quota (n is at most WEB_CONCURRENCY x GUNICORN_THREADS).
 """
+
 from collections import Counter
 
 from django.db import connections
@@ -43,6 +44,6 @@ def users_over_quota(tasks, added_by_user, quota):
     totals = Counter(added_by_user)
     users = list(added_by_user)
     for start in range(0, len(users), 500):
-        stored = tasks.filter(user_id__in=users[start:start + 500]).values_list("user_id").annotate(n=Count("id"))
+        stored = tasks.filter(user_id__in=users[start : start + 500]).values_list("user_id").annotate(n=Count("id"))
         totals.update(dict(stored.order_by()))
     return {user_id: total for user_id, total in totals.items() if total > quota}

@@ -11,6 +11,7 @@ Anything that cannot be known sends the read to the primary: Redis failing, the 
 that is not replaying at all. Writes, the admin and management commands never leave the primary:
 only the API's read actions (`ReplicaReadsMixin`) ever route to the replica.
 """
+
 import contextvars
 import functools
 import logging
@@ -142,8 +143,11 @@ def database_for_reads(user_id):
     try:
         replayed = replayed_position()
     except DatabaseError as e:
-        logger.warning("replica unavailable (%s); reads go to the primary for %s s",
-                       e.__class__.__name__, settings.CIRCUIT_BREAKER_COOLDOWN)
+        logger.warning(
+            "replica unavailable (%s); reads go to the primary for %s s",
+            e.__class__.__name__,
+            settings.CIRCUIT_BREAKER_COOLDOWN,
+        )
         connections[REPLICA].close()
         return DEFAULT_DB_ALIAS
     if written is None:

@@ -7,6 +7,7 @@ document: every field of a response is always sent (so required), every answer c
 an alias (own operation ids and tag, plus their 403), so a client can be generated from the
 primary shape alone.
 """
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
@@ -104,37 +105,59 @@ def error(description, codes):
 
 def header(name, description, responses, *, schema=str, pattern=None):
     return OpenApiParameter(
-        name, schema, OpenApiParameter.HEADER, response=responses, description=description,
+        name,
+        schema,
+        OpenApiParameter.HEADER,
+        response=responses,
+        description=description,
         pattern=pattern,
     )
 
 
 def etag(*statuses):
-    return header("ETag", 'The task\'s version, e.g. `"3"`: send it back in If-Match or If-None-Match.', list(statuses), pattern='^"[0-9]+"$')
+    return header(
+        "ETag",
+        'The task\'s version, e.g. `"3"`: send it back in If-Match or If-None-Match.',
+        list(statuses),
+        pattern='^"[0-9]+"$',
+    )
 
 
 LOCATION = header("Location", "The new task's URL.", [201])
 IDEMPOTENT_REPLAYED = header(
-    "Idempotent-Replayed", "`true` when this answer is the replay of an earlier request with the same Idempotency-Key.",
-    [201], pattern="^true$",
+    "Idempotent-Replayed",
+    "`true` when this answer is the replay of an earlier request with the same Idempotency-Key.",
+    [201],
+    pattern="^true$",
 )
 LINK = header("Link", '`<url>; rel="next"` when more tasks remain; absent on the last page.', [200])
 WWW_AUTHENTICATE = header("WWW-Authenticate", "`Bearer`, with the reason when a token was refused.", [401])
 RETRY_AFTER = header("Retry-After", "Seconds to wait before trying again.", [429], schema=int)
 
 IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER,
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
     description='Write only if the task is still at this ETag (e.g. `"3"`, or a list); else 412 with the current task. `*` matches any version.',
 )
 IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match", str, OpenApiParameter.HEADER, description='304 while the task still has this ETag (e.g. `"3"`), or for `*`.',
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='304 while the task still has this ETag (e.g. `"3"`), or for `*`.',
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, pattern=r"^[\x21-\x7e]{1,255}$",
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    pattern=r"^[\x21-\x7e]{1,255}$",
     description="1-255 visible ASCII characters. A retry with the same key and body within 24 hours replays the first answer; with another body it is 422.",
 )
 TASK_ID = OpenApiParameter(
-    "id", OpenApiTypes.INT64, OpenApiParameter.PATH, description="The task's id.",
+    "id",
+    OpenApiTypes.INT64,
+    OpenApiParameter.PATH,
+    description="The task's id.",
 )
 
 COMMON_ERRORS = {
@@ -168,7 +191,10 @@ COMPONENTS = {
 
 
 def invalid(description):
-    return OpenApiResponse({"$ref": "#/components/schemas/ValidationError"}, description=f"{description} `code`: `invalid` (or `parse_error` for unreadable JSON, `bad_request` for a Host not served); each field named keeps its messages.")
+    return OpenApiResponse(
+        {"$ref": "#/components/schemas/ValidationError"},
+        description=f"{description} `code`: `invalid` (or `parse_error` for unreadable JSON, `bad_request` for a Host not served); each field named keeps its messages.",
+    )
 
 
 NOT_FOUND = error("No such task among the caller's own (someone else's task is not found either).", ["not_found"])
@@ -256,7 +282,10 @@ def user_id_routes_are_an_alias(result, generator, request, public):
             operation["responses"] = dict(sorted(operation["responses"].items()))
     result["tags"] = [
         {"name": "tasks", "description": "The caller's tasks; the owner is the token's `sub`."},
-        {"name": ALIAS_TAG, "description": "The same operations under the original `/api/{user_id}/tasks` shape; `{user_id}` must be the token's `sub` (else 403). Skip this tag to generate a client of `/api/tasks` alone."},
+        {
+            "name": ALIAS_TAG,
+            "description": "The same operations under the original `/api/{user_id}/tasks` shape; `{user_id}` must be the token's `sub` (else 403). Skip this tag to generate a client of `/api/tasks` alone.",
+        },
         {"name": "health", "description": "For load balancers; no token."},
     ]
     return result

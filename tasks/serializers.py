@@ -1,4 +1,5 @@
 """The task's JSON shape and the rules a client's input must meet."""
+
 import re
 from datetime import datetime, time, timezone
 
@@ -75,16 +76,18 @@ class TrimmedTextField(StrictCharField):
         return value
 
 
-@extend_schema_field(trimmed_text_schema(
-    TITLE_MAX_LENGTH, f"Surrounding whitespace is stripped, then 1-{TITLE_MAX_LENGTH} characters; no NUL."
-))
+@extend_schema_field(
+    trimmed_text_schema(
+        TITLE_MAX_LENGTH, f"Surrounding whitespace is stripped, then 1-{TITLE_MAX_LENGTH} characters; no NUL."
+    )
+)
 class TitleField(TrimmedTextField):
     max_characters = TITLE_MAX_LENGTH
 
 
-@extend_schema_field(trimmed_text_schema(
-    TAG_MAX_LENGTH, f"Trimmed, then 1-{TAG_MAX_LENGTH} characters; compared ignoring case."
-))
+@extend_schema_field(
+    trimmed_text_schema(TAG_MAX_LENGTH, f"Trimmed, then 1-{TAG_MAX_LENGTH} characters; compared ignoring case.")
+)
 class TagField(TrimmedTextField):
     max_characters = TAG_MAX_LENGTH
 
@@ -181,8 +184,17 @@ class TaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Task
         fields = [
-            "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags",
-            "version", "created_at", "updated_at",
+            "id",
+            "user_id",
+            "title",
+            "description",
+            "completed",
+            "priority",
+            "due_at",
+            "tags",
+            "version",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "user_id", "version", "created_at", "updated_at"]
 
@@ -226,7 +238,6 @@ class TaskSerializer(serializers.ModelSerializer):
 PRIORITY_LABELS = dict(Priority.choices)
 
 
-
 BULK_ACTIONS = ("complete", "reopen", "delete")
 MAX_BULK_IDS = 500
 MAX_ID = 2**63 - 1  # a bigint; a larger number cannot be a task's id
@@ -254,10 +265,14 @@ class BulkSerializer(serializers.Serializer):
 
 def bulk_action_serializer(name):
     """The documented shape of one bulk action: `{"<name>": [ids]}` (BulkSerializer checks the body)."""
-    return type(f"Bulk{name.title()}Serializer", (serializers.Serializer,), {
-        name: task_ids(help_text=f"1 to {MAX_BULK_IDS} ids of the caller's tasks (repeats count once)."),
-        "__doc__": f"{name.title()} these tasks.",
-    })
+    return type(
+        f"Bulk{name.title()}Serializer",
+        (serializers.Serializer,),
+        {
+            name: task_ids(help_text=f"1 to {MAX_BULK_IDS} ids of the caller's tasks (repeats count once)."),
+            "__doc__": f"{name.title()} these tasks.",
+        },
+    )
 
 
 # Exactly one action per request: a body naming two matches two of these, so it fails `oneOf`.
@@ -286,5 +301,9 @@ class StatsSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     overdue = serializers.IntegerField()
     by_priority = serializers.DictField(child=serializers.IntegerField())
-    tags = TagCountSerializer(many=True, help_text=f"The {STATS_MAX_TAGS} most used tags, most used first (ties by name).")
-    tags_total = serializers.IntegerField(help_text=f"How many distinct tags there are; more than listed when over {STATS_MAX_TAGS}.")
+    tags = TagCountSerializer(
+        many=True, help_text=f"The {STATS_MAX_TAGS} most used tags, most used first (ties by name)."
+    )
+    tags_total = serializers.IntegerField(
+        help_text=f"How many distinct tags there are; more than listed when over {STATS_MAX_TAGS}."
+    )

@@ -1,4 +1,5 @@
 """The file format of exported tasks: JSON Lines or CSV, one task per row, every model field."""
+
 import csv
 import itertools
 import json
@@ -8,7 +9,16 @@ from .models import Priority
 from .timestamps import utc_iso
 
 FIELDS = (
-    "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "created_at", "updated_at",
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "completed",
+    "priority",
+    "due_at",
+    "tags",
+    "created_at",
+    "updated_at",
 )
 FORMATS = ("json", "csv")
 FORMAT_BY_SUFFIX = {".jsonl": "json", ".ndjson": "json", ".json": "json", ".csv": "csv"}

@@ -10,6 +10,7 @@ SQLite lets one writer in at a time anyway): two imports of one file never both 
 Rows are staged in a temporary table (by COPY on PostgreSQL, by batched INSERTs elsewhere),
 and one INSERT ... SELECT ... WHERE NOT EXISTS moves the new ones into tasks_task in file order.
 """
+
 import csv
 import io
 import itertools
@@ -27,7 +28,16 @@ from .serializers import SURROGATES, StrictCharField, TaskSerializer
 from .task_files import FIELDS, RowError
 
 STAGED_FIELDS = (
-    "user_id", "title", "description", "completed", "priority", "due_at", "tags", "tag_keys", "created_at", "updated_at",
+    "user_id",
+    "title",
+    "description",
+    "completed",
+    "priority",
+    "due_at",
+    "tags",
+    "tag_keys",
+    "created_at",
+    "updated_at",
 )
 STAGING_TABLE = "task_import"
 IMPORT_LOCK = 0x7461736B  # the advisory lock imports take turns on ("task")
@@ -85,8 +95,16 @@ class RowValidator:
         except ValidationError as e:
             raise RowError(describe(e.detail)) from e
         now = timezone.now()
-        return {"description": "", "completed": False, "priority": Priority.MEDIUM, "due_at": None, "tags": [],
-                "created_at": now, "updated_at": now, **fields}
+        return {
+            "description": "",
+            "completed": False,
+            "priority": Priority.MEDIUM,
+            "due_at": None,
+            "tags": [],
+            "created_at": now,
+            "updated_at": now,
+            **fields,
+        }
 
 
 def exported_fields(row):
@@ -107,7 +125,8 @@ def exported_fields(row):
         "updated_at": utc_moment(row["updated_at"]) if "updated_at" in row else now,
     }
     if (
-        None in fields.values() or type(fields["completed"]) is not bool
+        None in fields.values()
+        or type(fields["completed"]) is not bool
         or not is_plain_text(fields["description"], DESCRIPTION_MAX_LENGTH, empty=True)
         or not are_exported_tags(fields["tags"])
     ):
@@ -118,14 +137,18 @@ def exported_fields(row):
 
 def is_plain_text(value, max_length, empty=False):
     return (
-        type(value) is str and (empty or value != "") and len(value) <= max_length
-        and "\x00" not in value and not SURROGATES.search(value)
+        type(value) is str
+        and (empty or value != "")
+        and len(value) <= max_length
+        and "\x00" not in value
+        and not SURROGATES.search(value)
     )
 
 
 def are_exported_tags(tags):
     return (
-        type(tags) is list and len(tags) <= MAX_TAGS
+        type(tags) is list
+        and len(tags) <= MAX_TAGS
         and all(is_plain_text(tag, TAG_MAX_LENGTH) and tag.strip() == tag for tag in tags)
         and len({tag.lower() for tag in tags}) == len(tags)
     )
@@ -221,10 +244,17 @@ def csv_batches(tasks):
 def copy_row(line, fields):
     tags, due_at = fields["tags"], fields["due_at"]
     return (
-        line, fields["user_id"], fields["title"], fields["description"], "t" if fields["completed"] else "f",
-        fields["priority"], due_at and due_at.isoformat(),
-        json.dumps(tags) if tags else "[]", json.dumps(fields["tag_keys"]) if tags else "{}",
-        fields["created_at"].isoformat(), fields["updated_at"].isoformat(),
+        line,
+        fields["user_id"],
+        fields["title"],
+        fields["description"],
+        "t" if fields["completed"] else "f",
+        fields["priority"],
+        due_at and due_at.isoformat(),
+        json.dumps(tags) if tags else "[]",
+        json.dumps(fields["tag_keys"]) if tags else "{}",
+        fields["created_at"].isoformat(),
+        fields["updated_at"].isoformat(),
     )
 
 
@@ -242,7 +272,7 @@ class ChunkReader:
                 self.error = e
                 raise
         end = len(self.chunk) if size < 0 else self.offset + size
-        data, self.offset = self.chunk[self.offset:end], end
+        data, self.offset = self.chunk[self.offset : end], end
         return data
 
 

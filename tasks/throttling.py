@@ -1,4 +1,5 @@
 """Rate limits: one atomic counter per key and window in Redis (DRF's count in the local cache without it)."""
+
 import functools
 
 import redis

@@ -1,4 +1,5 @@
 """How taskapi writes an instant, in the API, its export files and its commands' output."""
+
 from datetime import timezone
 
 

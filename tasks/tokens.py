@@ -1,4 +1,5 @@
 """The token class of Better Auth's access tokens, as simplejwt keeps its own in `tokens.py`."""
+
 from datetime import timedelta
 
 from rest_framework_simplejwt.tokens import Token

@@ -1,4 +1,5 @@
 """Both route shapes, each with and without a trailing slash (no redirect may drop a POST)."""
+
 from rest_framework.routers import SimpleRouter
 
 from .views import TaskViewSet

@@ -1,4 +1,5 @@
 """The task API: one viewset behind both route shapes, and the health check."""
+
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -48,48 +49,70 @@ TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
 
 @extend_schema_view(
     list=extend_schema(
-        operation_id="listTasks", summary="List the caller's tasks, a page at a time",
+        operation_id="listTasks",
+        summary="List the caller's tasks, a page at a time",
         parameters=[*COMMON_HEADERS, LINK],
-        responses=responses(r200=TaskSerializer(many=True), r400=invalid("A filter, `ordering`, `limit` or `cursor` is invalid.")),
+        responses=responses(
+            r200=TaskSerializer(many=True), r400=invalid("A filter, `ordering`, `limit` or `cursor` is invalid.")
+        ),
     ),
     create=extend_schema(
-        operation_id="createTask", summary="Create a task",
+        operation_id="createTask",
+        summary="Create a task",
         parameters=[*COMMON_HEADERS, IDEMPOTENCY_KEY, etag(201), LOCATION, IDEMPOTENT_REPLAYED],
         responses=responses(
-            r201=TaskSerializer, r400=invalid("The body or the Idempotency-Key is invalid."), r413=TOO_LARGE,
+            r201=TaskSerializer,
+            r400=invalid("The body or the Idempotency-Key is invalid."),
+            r413=TOO_LARGE,
             r409=error("The caller already has API_MAX_TASKS_PER_USER tasks.", ["task_quota_exceeded"]),
-            r415=UNSUPPORTED, r422=error("This Idempotency-Key was used with a different body.", ["idempotency_key_reused"]),
+            r415=UNSUPPORTED,
+            r422=error("This Idempotency-Key was used with a different body.", ["idempotency_key_reused"]),
         ),
     ),
     retrieve=extend_schema(
-        operation_id="getTask", summary="One task",
+        operation_id="getTask",
+        summary="One task",
         parameters=[*COMMON_HEADERS, IF_NONE_MATCH, TASK_ID, etag(200, 304)],
         responses=responses(
-            r200=TaskSerializer, r304=OpenApiResponse(description="Not modified: If-None-Match names the current ETag."),
+            r200=TaskSerializer,
+            r304=OpenApiResponse(description="Not modified: If-None-Match names the current ETag."),
             r404=NOT_FOUND,
         ),
     ),
     update=extend_schema(
-        operation_id="replaceTask", summary="Replace a task's fields",
+        operation_id="replaceTask",
+        summary="Replace a task's fields",
         parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
         responses=responses(
-            r200=TaskSerializer, r400=invalid("The body is invalid."), r404=NOT_FOUND,
-            r412=precondition_failed(), r413=TOO_LARGE, r415=UNSUPPORTED,
+            r200=TaskSerializer,
+            r400=invalid("The body is invalid."),
+            r404=NOT_FOUND,
+            r412=precondition_failed(),
+            r413=TOO_LARGE,
+            r415=UNSUPPORTED,
         ),
     ),
     partial_update=extend_schema(
-        operation_id="updateTask", summary="Change some of a task's fields",
+        operation_id="updateTask",
+        summary="Change some of a task's fields",
         parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
         responses=responses(
-            r200=TaskSerializer, r400=invalid("The body is invalid."), r404=NOT_FOUND,
-            r412=precondition_failed(), r413=TOO_LARGE, r415=UNSUPPORTED,
+            r200=TaskSerializer,
+            r400=invalid("The body is invalid."),
+            r404=NOT_FOUND,
+            r412=precondition_failed(),
+            r413=TOO_LARGE,
+            r415=UNSUPPORTED,
         ),
     ),
     destroy=extend_schema(
-        operation_id="deleteTask", summary="Delete a task",
+        operation_id="deleteTask",
+        summary="Delete a task",
         parameters=[*TASK_WRITE_HEADERS, etag(412)],
         responses=responses(
-            r204=OpenApiResponse(description="Deleted."), r404=NOT_FOUND, r412=precondition_failed(),
+            r204=OpenApiResponse(description="Deleted."),
+            r404=NOT_FOUND,
+            r412=precondition_failed(),
         ),
     ),
 )
@@ -150,7 +173,9 @@ class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSe
         raise PreconditionFailed(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
-        operation_id="toggleTask", summary="Flip a task's completed flag", request=None,
+        operation_id="toggleTask",
+        summary="Flip a task's completed flag",
+        request=None,
         parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
         responses=responses(r200=TaskSerializer, r404=NOT_FOUND, r412=precondition_failed()),
     )
@@ -162,11 +187,15 @@ class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSe
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
-        operation_id="bulkTasks", summary="Complete, reopen or delete many tasks at once", request=BULK_REQUEST,
+        operation_id="bulkTasks",
+        summary="Complete, reopen or delete many tasks at once",
+        request=BULK_REQUEST,
         parameters=COMMON_HEADERS,
         responses=responses(
-            r200=BulkResultSerializer, r400=invalid("Not exactly one action, or not 1 to 500 ids."),
-            r404=error("An id is not among the caller's tasks; nothing was changed.", ["not_found"]), r413=TOO_LARGE,
+            r200=BulkResultSerializer,
+            r400=invalid("Not exactly one action, or not 1 to 500 ids."),
+            r404=error("An id is not among the caller's tasks; nothing was changed.", ["not_found"]),
+            r413=TOO_LARGE,
             r415=UNSUPPORTED,
         ),
     )
@@ -186,7 +215,9 @@ class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSe
         return Response({"action": operation, "count": len(ids)})
 
     @extend_schema(
-        operation_id="getTaskStats", summary="Counts of the caller's tasks", parameters=COMMON_HEADERS,
+        operation_id="getTaskStats",
+        summary="Counts of the caller's tasks",
+        parameters=COMMON_HEADERS,
         responses=responses(r200=StatsSerializer),
     )
     @action(detail=False, methods=["get"])
@@ -213,11 +244,12 @@ class HealthView(APIView):
     throttle_classes = []
 
     @extend_schema(
-        operation_id="getHealth", tags=["health"],
+        operation_id="getHealth",
+        tags=["health"],
         responses={
             200: HEALTH,
             503: OpenApiResponse(HEALTH, description="The database cannot be reached."),
-        }
+        },
     )
     def get(self, request):
         database = "ok" if database_is_reachable() else "unavailable"

@@ -15,35 +15,36 @@ from tasks.migration_operations import AddFieldCheckNotValid
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tasks', '0001_initial'),
+        ("tasks", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='task',
-            name='due_at',
+            model_name="task",
+            name="due_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         AddFieldCheckNotValid(
-            model_name='task',
-            name='priority',
-            field=models.PositiveSmallIntegerField(choices=[(1, 'low'), (2, 'medium'), (3, 'high')], db_default=2, default=2),
+            model_name="task",
+            name="priority",
+            field=models.PositiveSmallIntegerField(
+                choices=[(1, "low"), (2, "medium"), (3, "high")], db_default=2, default=2
+            ),
         ),
         migrations.AddField(
-            model_name='task',
-            name='tag_keys',
+            model_name="task",
+            name="tag_keys",
             field=models.JSONField(blank=True, default=dict, editable=False),
         ),
         migrations.AddField(
-            model_name='task',
-            name='tags',
+            model_name="task",
+            name="tags",
             field=models.JSONField(blank=True, default=list),
         ),
         AddFieldCheckNotValid(
-            model_name='task',
-            name='version',
+            model_name="task",
+            name="version",
             field=models.PositiveIntegerField(db_default=1, default=1, editable=False),
         ),
     ]

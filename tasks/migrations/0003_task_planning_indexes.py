@@ -9,6 +9,7 @@ It first validates the CHECK constraints 0002 added NOT VALID: a scan under SHAR
 EXCLUSIVE, which lets reads and writes go on (on databases migrated before 0002 did so, the
 constraints are already valid, and this migration was applied long ago anyway).
 """
+
 import django.contrib.postgres.indexes
 import django.db.models.functions.text
 from django.contrib.postgres.operations import TrigramExtension
@@ -18,39 +19,48 @@ from tasks.migration_operations import AddIndexConcurrentlyOnPostgres, ValidateC
 
 
 class Migration(migrations.Migration):
-
     atomic = False
 
     dependencies = [
-        ('tasks', '0002_task_planning_fields'),
+        ("tasks", "0002_task_planning_fields"),
     ]
 
     operations = [
-        ValidateConstraintOnPostgres(model_name='task', name='tasks_task_priority_check'),
-        ValidateConstraintOnPostgres(model_name='task', name='tasks_task_version_check'),
+        ValidateConstraintOnPostgres(model_name="task", name="tasks_task_priority_check"),
+        ValidateConstraintOnPostgres(model_name="task", name="tasks_task_version_check"),
         TrigramExtension(),
         AddIndexConcurrentlyOnPostgres(
-            model_name='task',
-            index=models.Index(fields=['-created_at', '-id'], name='task_created_idx'),
+            model_name="task",
+            index=models.Index(fields=["-created_at", "-id"], name="task_created_idx"),
         ),
         AddIndexConcurrentlyOnPostgres(
-            model_name='task',
-            index=models.Index(fields=['user_id', 'updated_at', 'id'], name='task_user_updated_idx'),
+            model_name="task",
+            index=models.Index(fields=["user_id", "updated_at", "id"], name="task_user_updated_idx"),
         ),
         AddIndexConcurrentlyOnPostgres(
-            model_name='task',
-            index=models.Index(fields=['user_id', 'due_at', 'id'], name='task_user_due_idx'),
+            model_name="task",
+            index=models.Index(fields=["user_id", "due_at", "id"], name="task_user_due_idx"),
         ),
         AddIndexConcurrentlyOnPostgres(
-            model_name='task',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['tag_keys'], name='task_tag_keys_gin'),
+            model_name="task",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["tag_keys"], name="task_tag_keys_gin"),
         ),
         AddIndexConcurrentlyOnPostgres(
-            model_name='task',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('title'), name='gin_trgm_ops'), name='task_title_trgm'),
+            model_name="task",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("title"), name="gin_trgm_ops"
+                ),
+                name="task_title_trgm",
+            ),
         ),
         AddIndexConcurrentlyOnPostgres(
-            model_name='task',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('description'), name='gin_trgm_ops'), name='task_description_trgm'),
+            model_name="task",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("description"), name="gin_trgm_ops"
+                ),
+                name="task_description_trgm",
+            ),
         ),
     ]

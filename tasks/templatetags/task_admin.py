@@ -5,6 +5,7 @@ Django's own lists only the years (months, days) that have rows, found with
 tasks, on every page, even unfiltered. Here one MIN/MAX query, which the created_at index
 answers at once, bounds the periods offered; a period in between with no task lists nothing.
 """
+
 import datetime
 
 from django import template
@@ -60,8 +61,9 @@ def one_day(link, date):
 
 def days_between(link, year, month, first, last):
     dates = (datetime.date(year, month, number) for number in range(first, last + 1))
-    choices = [{"link": link(year=year, month=month, day=d.day), "title": period_title(d, "MONTH_DAY_FORMAT")}
-               for d in dates]
+    choices = [
+        {"link": link(year=year, month=month, day=d.day), "title": period_title(d, "MONTH_DAY_FORMAT")} for d in dates
+    ]
     return hierarchy({"link": link(year=year), "title": str(year)}, choices)
 
 

@@ -1,4 +1,5 @@
 """Fixtures: really signed tokens, a JWKS really served over HTTP on 127.0.0.1, API clients."""
+
 import io
 import os
 import subprocess
@@ -35,7 +36,10 @@ def static_files_from_finders():
 
     Production's manifest storage needs `collectstatic` first; test_gunicorn.py covers that path.
     """
-    storages = {**django_settings.STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}
+    storages = {
+        **django_settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    }
     with override_settings(STORAGES=storages, STATIC_ROOT=None, WHITENOISE_USE_FINDERS=True):
         yield
 
@@ -55,7 +59,10 @@ def collected_static(tmp_path_factory):
     env = {**os.environ, "DJANGO_STATIC_ROOT": str(root), "BETTER_AUTH_URL": "http://127.0.0.1:3000"}
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=PROJECT_DIR, env=env, check=True, timeout=120,
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        timeout=120,
     )
     return root
 
@@ -228,7 +235,12 @@ def start_live_api(transactional_db, jwks_server):
     servers = []
 
     def start(**env):
-        env = {"DATABASE_URL": database_url(), "BETTER_AUTH_URL": jwks_server.origin, "API_USER_THROTTLE_RATE": "off", **env}
+        env = {
+            "DATABASE_URL": database_url(),
+            "BETTER_AUTH_URL": jwks_server.origin,
+            "API_USER_THROTTLE_RATE": "off",
+            **env,
+        }
         servers.append(Gunicorn(env, workers=2, threads=4))
         return servers[-1]
 

@@ -1,9 +1,10 @@
 """Several instances for tests: a scratch database, PgBouncer, app instances and nginx balancing them.
 
-    with scratch_database() as direct_url, PgBouncer() as pooler:
-        instances = [Gunicorn(env) for _ in range(3)]
-        with Balancer([i.url for i in instances]) as balancer: ...
+with scratch_database() as direct_url, PgBouncer() as pooler:
+    instances = [Gunicorn(env) for _ in range(3)]
+    with Balancer([i.url for i in instances]) as balancer: ...
 """
+
 import contextlib
 import os
 import shutil
@@ -50,9 +51,12 @@ def scratch_database(env):
     admin_statement(f"CREATE DATABASE {name}")
     try:
         subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=PROJECT_DIR,
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=PROJECT_DIR,
             env={**os.environ, **env, "DATABASE_URL": f"{SHARED_POSTGRESQL}/{name}"},
-            check=True, capture_output=True, timeout=180,
+            check=True,
+            capture_output=True,
+            timeout=180,
         )
         yield name
     finally:
@@ -69,7 +73,10 @@ class PgBouncer:
         self.port = free_port()
         result = subprocess.run(
             ["bash", str(PROJECT_DIR / ".ci" / "pgbouncer.sh"), str(self.port)],
-            check=True, capture_output=True, text=True, timeout=120,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         self.pid_file = Path(result.stdout.strip().splitlines()[-1])
 
@@ -103,7 +110,8 @@ class Balancer:
         self.log = open(self.runtime_dir / "stderr.log", "wb")
         self.process = subprocess.Popen(
             [self.nginx, "-e", "stderr", "-p", str(self.runtime_dir), "-c", str(self.config)],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + start_timeout
         while not self.workers():
@@ -113,10 +121,15 @@ class Balancer:
 
     def write_config(self, upstreams):
         servers = "\n        ".join(f"server {address} max_fails=1 fail_timeout=5s;" for address in upstreams)
-        self.config.write_text(Template(BALANCER_TEMPLATE.read_text()).safe_substitute(
-            RUNTIME_DIR=self.runtime_dir, LISTEN=f"127.0.0.1:{self.port}", SERVERS=servers,
-            MAX_BODY_BYTES=256 * 1024, UPSTREAM_TIMEOUT=35,
-        ))
+        self.config.write_text(
+            Template(BALANCER_TEMPLATE.read_text()).safe_substitute(
+                RUNTIME_DIR=self.runtime_dir,
+                LISTEN=f"127.0.0.1:{self.port}",
+                SERVERS=servers,
+                MAX_BODY_BYTES=256 * 1024,
+                UPSTREAM_TIMEOUT=35,
+            )
+        )
 
     def workers(self):
         try:

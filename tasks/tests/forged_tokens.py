@@ -1,4 +1,5 @@
 """Tokens that must all be refused, one `pytest.param` each: the API and `verify_token` share the table."""
+
 import base64
 import json
 import time
@@ -25,7 +26,10 @@ class Forge:
     def splice(self, header=None, payload=None, signature=None):
         """A valid token with some of its three segments replaced (by a text, or a function of the old one)."""
         parts = self.make().split(".")
-        replaced = [new(old) if callable(new) else new or old for new, old in zip((header, payload, signature), parts, strict=True)]
+        replaced = [
+            new(old) if callable(new) else new or old
+            for new, old in zip((header, payload, signature), parts, strict=True)
+        ]
         return ".".join(replaced)
 
     def impostor(self, algorithm, kid, private_key=None):
@@ -81,7 +85,9 @@ FORGED_TOKENS = [
         lambda f: f.make(key=f.impostor("PS256", f.keys["RS256"].kid, f.keys["RS256"].private_key)),
         algorithms=("RS256", "PS256"),
     ),
-    forged("kid_of_another_key_type", lambda f: f.make(key=f.impostor("ES256", f.key.kid)), algorithms=("EdDSA", "ES256")),
+    forged(
+        "kid_of_another_key_type", lambda f: f.make(key=f.impostor("ES256", f.key.kid)), algorithms=("EdDSA", "ES256")
+    ),
     forged("tampered_payload", lambda f: f.splice(payload=b64({"sub": "user-b", "exp": f.now + 900}))),
     forged("tampered_header", lambda f: f.splice(header=b64({"alg": "EdDSA", "kid": f.key.kid, "x": 1}))),
     forged("tampered_signature", lambda f: f.splice(signature=flipped)),

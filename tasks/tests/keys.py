@@ -1,4 +1,5 @@
 """Test doubles of Better Auth's key material: real key pairs and a real JWKS endpoint."""
+
 import json
 import threading
 import time

@@ -1,4 +1,5 @@
 """Real servers for tests that need real processes: gunicorn serving taskapi on 127.0.0.1."""
+
 import json
 import os
 import secrets
@@ -79,8 +80,10 @@ class LiveServer:
         }
         self.process = subprocess.Popen(
             [arg.replace("{port}", str(self.port)) for arg in command],
-            cwd=PROJECT_DIR, env={name: value.replace("{port}", str(self.port)) for name, value in full_env.items()},
-            stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=PROJECT_DIR,
+            env={name: value.replace("{port}", str(self.port)) for name, value in full_env.items()},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self.wait_until_serving(start_timeout)
 
@@ -119,10 +122,20 @@ class Gunicorn(LiveServer):
 
     def __init__(self, env, *, workers=2, threads=4, start_timeout=30):
         command = [
-            sys.executable, "-m", "gunicorn", "taskapi.wsgi",
-            "--bind", "127.0.0.1:{port}",
-            "--workers", str(workers), "--threads", str(threads),
-            "--timeout", "30", "--graceful-timeout", "5",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "taskapi.wsgi",
+            "--bind",
+            "127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "5",
         ]
         super().__init__(command, env, start_timeout=start_timeout)
 
@@ -186,11 +199,15 @@ class Load:
             i += 1
             started = time.monotonic()
             try:
-                status, headers, answer = call(method, f"{self.url}{path}", token=self.token, body=body, timeout=self.timeout)
+                status, headers, answer = call(
+                    method, f"{self.url}{path}", token=self.token, body=body, timeout=self.timeout
+                )
             except OSError as e:
                 status, headers, answer = None, {}, repr(e)
             with self.lock:
-                self.answers.append(Answer(path, status, headers.get("Content-Type"), answer, time.monotonic() - started))
+                self.answers.append(
+                    Answer(path, status, headers.get("Content-Type"), answer, time.monotonic() - started)
+                )
 
     @property
     def acknowledged(self):

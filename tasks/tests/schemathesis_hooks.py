@@ -4,6 +4,7 @@ Each hook leaves out generated values that the document cannot tell apart from v
 so the tool would count a rightly refused request (400) as a valid one rejected. Each rule
 they stand for has its own tests.
 """
+
 import schemathesis
 
 

@@ -1,4 +1,5 @@
 """The staff admin for tasks: list, search, filters, completion actions, cost per page."""
+
 import json
 
 import pytest
@@ -60,7 +61,10 @@ def test_filters_on_completed_and_date(admin_client, make_task):
     make_task(title="Done", completed=True)
     make_task(title="Open")
     assert listed_titles(admin_client.get(CHANGELIST, {"completed__exact": "0"})) == ["Open"]
-    assert listed_titles(admin_client.get(CHANGELIST, {"created_at__gte": "2000-01-01 00:00:00+00:00"})) == ["Done", "Open"]
+    assert listed_titles(admin_client.get(CHANGELIST, {"created_at__gte": "2000-01-01 00:00:00+00:00"})) == [
+        "Done",
+        "Open",
+    ]
     assert listed_titles(admin_client.get(CHANGELIST, {"created_at__lt": "2000-01-01 00:00:00+00:00"})) == []
 
 
@@ -172,12 +176,24 @@ def test_date_hierarchy_of_an_empty_year_leads_back_to_all_dates(admin_client, m
 def test_admin_edits_planning_fields_with_the_apis_tag_rules(admin_client, make_task):
     task = make_task("user-a", title="plan")
     url = f"/admin/tasks/task/{task.id}/change/"
-    form = {"user_id": "user-a", "title": "plan", "description": "", "priority": "3",
-            "due_at_0": "2026-12-01", "due_at_1": "17:00:00", "tags": '["Work", " work ", "home"]'}
+    form = {
+        "user_id": "user-a",
+        "title": "plan",
+        "description": "",
+        "priority": "3",
+        "due_at_0": "2026-12-01",
+        "due_at_1": "17:00:00",
+        "tags": '["Work", " work ", "home"]',
+    }
     response = admin_client.post(url, form)
     assert response.status_code == 302
     task.refresh_from_db()
-    assert (task.priority, task.tags, task.tag_keys, task.version) == (3, ["Work", "home"], {"work": True, "home": True}, 2)
+    assert (task.priority, task.tags, task.tag_keys, task.version) == (
+        3,
+        ["Work", "home"],
+        {"work": True, "home": True},
+        2,
+    )
     response = admin_client.post(url, {**form, "tags": json.dumps([f"t{i}" for i in range(21)])})
     assert response.status_code == 200
     assert b"At most 20 tags" in response.content

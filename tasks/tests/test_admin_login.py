@@ -1,4 +1,5 @@
 """Admin login: failures limited per account and per client address, refusals cost no password hash."""
+
 import collections
 import http.cookiejar
 import logging
@@ -217,9 +218,14 @@ def test_a_login_flood_does_not_double_the_apis_median_latency(
     require_redis()
     User.objects.create_superuser("boss", "boss@example.com", "right-password")
     env = {
-        "DATABASE_URL": database_url(), "BETTER_AUTH_URL": jwks_server.origin, "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "flood-test-" + "x" * 40, "DJANGO_STATIC_ROOT": str(collected_static),
-        "API_USER_THROTTLE_RATE": "off", "REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": f"test-{uuid.uuid4().hex}:",
+        "DATABASE_URL": database_url(),
+        "BETTER_AUTH_URL": jwks_server.origin,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "flood-test-" + "x" * 40,
+        "DJANGO_STATIC_ROOT": str(collected_static),
+        "API_USER_THROTTLE_RATE": "off",
+        "REDIS_URL": REDIS_URL,
+        "REDIS_KEY_PREFIX": f"test-{uuid.uuid4().hex}:",
     }
     token = make_token("user-a")
     idle, during, attempts = [], [], []
@@ -232,13 +238,20 @@ def test_a_login_flood_does_not_double_the_apis_median_latency(
         with multiprocessing.get_context("fork").Pool(1) as pool:
             for _ in range(FLOOD_ROUNDS):
                 idle += api_latencies(server.url, token, FLOOD_SECONDS)
-                flood = pool.apply_async(flood_from_one_process, (server.url, FLOOD_CLIENTS, FLOOD_SECONDS, ATTEMPTS_PER_SECOND))
+                flood = pool.apply_async(
+                    flood_from_one_process, (server.url, FLOOD_CLIENTS, FLOOD_SECONDS, ATTEMPTS_PER_SECOND)
+                )
                 during += api_latencies(server.url, token, FLOOD_SECONDS)
                 attempts += flood.get(timeout=120)
     idle, during = statistics.median(idle), statistics.median(during)
     logging.getLogger(__name__).info(
         "API median %.1f ms idle, %.1f ms during %d login attempts in %d x %.1f s from %d clients (%s)",
-        idle * 1000, during * 1000, len(attempts), FLOOD_ROUNDS, FLOOD_SECONDS, FLOOD_CLIENTS,
+        idle * 1000,
+        during * 1000,
+        len(attempts),
+        FLOOD_ROUNDS,
+        FLOOD_SECONDS,
+        FLOOD_CLIENTS,
         dict(collections.Counter(attempts)),
     )
     assert set(attempts) <= {200, 429} and 429 in attempts

@@ -1,4 +1,5 @@
 """Better Auth tokens, really signed and verified through the real code path."""
+
 import http.client
 import json
 import time
@@ -66,8 +67,16 @@ def test_bearer_scheme_is_case_insensitive(api_client, make_token):
 
 @pytest.mark.parametrize(
     "header",
-    ["Bearer ", "Bearer not-a-jwt", "Bearer a.b", "Bearer a.b.c.d", "Bearer a.b.c d", "Bearer a!b.c.d",
-     "Bearer a.b.c,Bearer a.b.c", "Bearer " + "a" * 9000 + ".b.c"],
+    [
+        "Bearer ",
+        "Bearer not-a-jwt",
+        "Bearer a.b",
+        "Bearer a.b.c.d",
+        "Bearer a.b.c d",
+        "Bearer a!b.c.d",
+        "Bearer a.b.c,Bearer a.b.c",
+        "Bearer " + "a" * 9000 + ".b.c",
+    ],
 )
 def test_malformed_bearer_values_are_401(api_client, header):
     response = api_client.get("/api/tasks", HTTP_AUTHORIZATION=header)
@@ -166,7 +175,9 @@ def test_cached_keys_keep_working_while_jwks_is_unreachable(api_client, settings
     assert jwks_server.fetches >= 2
 
 
-def test_new_kid_while_jwks_is_unreachable_is_503_then_accepted_once_back(api_client, settings, make_token, jwks_server):
+def test_new_kid_while_jwks_is_unreachable_is_503_then_accepted_once_back(
+    api_client, settings, make_token, jwks_server
+):
     settings.BETTER_AUTH_JWKS_REFRESH_COOLDOWN = 0
     assert get_tasks(api_client, make_token()).status_code == 200
     jwks_server.available = False
@@ -183,7 +194,10 @@ def test_no_reachable_jwks_and_no_cache_is_503(api_client, make_token, jwks_serv
     jwks_server.available = False
     response = get_tasks(api_client, make_token())
     assert response.status_code == 503
-    assert response.json() == {"detail": "Cannot verify tokens right now; try again shortly.", "code": "auth_unavailable"}
+    assert response.json() == {
+        "detail": "Cannot verify tokens right now; try again shortly.",
+        "code": "auth_unavailable",
+    }
 
 
 def test_empty_jwks_after_rotation_keeps_last_good_keys(api_client, settings, make_token, jwks_server):

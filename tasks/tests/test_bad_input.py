@@ -1,4 +1,5 @@
 """Hostile or broken bodies: always a clear 4xx JSON answer, never a 500, nothing stored."""
+
 import json
 
 import pytest
@@ -6,7 +7,6 @@ import pytest
 from tasks.models import Task
 
 pytestmark = pytest.mark.django_db
-
 
 
 def post_raw(user_client, body, content_type="application/json"):
@@ -77,7 +77,9 @@ def test_malformed_json_is_400(user_client, body):
 
 
 def test_unknown_fields_are_ignored(user_client):
-    response = user_client.post("/api/tasks", {"title": "t", "colour": "x", "owner": "someone", "nested": {"a": 1}}, format="json")
+    response = user_client.post(
+        "/api/tasks", {"title": "t", "colour": "x", "owner": "someone", "nested": {"a": 1}}, format="json"
+    )
     assert response.status_code == 201
     assert "owner" not in response.json()
 

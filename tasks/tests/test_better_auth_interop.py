@@ -4,6 +4,7 @@ A Node process (tasks/tests/betterauth/server.mjs) runs Better Auth on 127.0.0.1
 up through its HTTP API, fetch real tokens from /api/auth/token, and use them against taskapi
 served over HTTP by pytest-django's live server. Only BETTER_AUTH_URL is configured.
 """
+
 import http.cookiejar
 import json
 import os
@@ -38,7 +39,9 @@ def better_auth_package():
     if not (ISSUER_DIR / "node_modules" / "better-auth").is_dir():
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=ISSUER_DIR, check=True, timeout=600,
+            cwd=ISSUER_DIR,
+            check=True,
+            timeout=600,
         )
     return ISSUER_DIR
 

@@ -3,6 +3,7 @@
 Uses Debian's `chromium` and `chromium-driver`; skipped without them, except under CI,
 where their absence is a failure.
 """
+
 import json
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,8 +17,13 @@ from .live import in_ci
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--no-first-run",
 )
 PASSWORD = "correct horse battery staple"
@@ -89,8 +95,12 @@ def sign_in(driver, live_server, user):
 
 
 def test_staff_search_filter_and_mark_tasks_completed(browser, live_server, transactional_db, staff):
-    for user_id, title, completed in [("user-a", "Buy milk", False), ("user-a", "Buy bread", False),
-                                      ("user-b", "Call mum", True), ("user-b", "Fix bike", False)]:
+    for user_id, title, completed in [
+        ("user-a", "Buy milk", False),
+        ("user-a", "Buy bread", False),
+        ("user-b", "Call mum", True),
+        ("user-b", "Fix bike", False),
+    ]:
         Task.objects.create(user_id=user_id, title=title, completed=completed)
     sign_in(browser, live_server, staff)
     assert listed_titles(browser) == ["Buy bread", "Buy milk", "Call mum", "Fix bike"]
@@ -115,7 +125,9 @@ def test_staff_search_filter_and_mark_tasks_completed(browser, live_server, tran
     completed_icons = browser.find_elements("css selector", "#result_list .field-completed img[alt=True]")
     assert len(completed_icons) == 2
     assert set(Task.objects.filter(completed=True).values_list("title", flat=True)) == {
-        "Buy milk", "Buy bread", "Call mum"
+        "Buy milk",
+        "Buy bread",
+        "Call mum",
     }
 
 
@@ -127,9 +139,7 @@ def test_swagger_ui_renders_with_no_request_leaving_the_server(browser, live_ser
 
     server = urlsplit(live_server.url).netloc
     urls = requested_urls(browser)
-    resources = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(entry => entry.name)"
-    )
+    resources = browser.execute_script("return performance.getEntriesByType('resource').map(entry => entry.name)")
     assert any("/static/drf_spectacular_sidecar/" in url for url in resources)
     assert any(urlsplit(url).path.rstrip("/") == "/api/schema" for url in urls)
     assert {urlsplit(url).netloc for url in urls | set(resources) if not url.startswith("data:")} == {server}

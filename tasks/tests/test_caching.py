@@ -1,4 +1,5 @@
 """Answers with a person's tasks are never stored by a cache, and never shared between tokens."""
+
 import pytest
 
 pytestmark = pytest.mark.django_db

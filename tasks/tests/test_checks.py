@@ -1,4 +1,5 @@
 """Configuration mistakes surface as system checks with ids, and stop gunicorn from serving."""
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 

@@ -1,4 +1,5 @@
 """Circuit breakers: a failing dependency is left alone for the cooldown, then tried again."""
+
 import time
 
 import pytest

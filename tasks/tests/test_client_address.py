@@ -1,4 +1,5 @@
 """The client address behind DJANGO_TRUSTED_PROXY_COUNT proxies; never a header the client wrote."""
+
 import pytest
 from django.test import RequestFactory
 
@@ -30,7 +31,8 @@ def test_client_address_is_the_nth_hop_from_the_right(settings, proxies, forward
 
 
 @pytest.mark.parametrize(
-    "configured, passed_on", [({}, "1"), ({"DJANGO_TRUSTED_PROXY_COUNT": " "}, "1"), ({"DJANGO_TRUSTED_PROXY_COUNT": "2"}, "2")]
+    "configured, passed_on",
+    [({}, "1"), ({"DJANGO_TRUSTED_PROXY_COUNT": " "}, "1"), ({"DJANGO_TRUSTED_PROXY_COUNT": "2"}, "2")],
 )
 def test_the_web_process_counts_its_own_nginx_as_a_trusted_proxy(configured, passed_on):
     assert trusted_proxies(configured) == {"DJANGO_TRUSTED_PROXY_COUNT": passed_on}

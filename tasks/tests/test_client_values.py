@@ -1,4 +1,5 @@
 """Client values at the edges: each class found answering 500 is a 400 with a code (401 for a token)."""
+
 import base64
 import json
 from datetime import datetime, timezone
@@ -8,7 +9,6 @@ import pytest
 from tasks.models import Task
 
 pytestmark = pytest.mark.django_db
-
 
 
 def cursor_of(order, values):

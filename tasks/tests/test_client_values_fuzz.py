@@ -6,6 +6,7 @@ classes that broke it before: NUL, lone surrogates, non-ASCII digits, huge and n
 numbers, every UTC offset Python reads (-23:59 to +23:59), the years 1 and 9999, over-long
 strings. Generation is derandomized and bounded, so CI runs the same cases every time.
 """
+
 import base64
 import json
 import time
@@ -36,9 +37,41 @@ fuzz_settings = settings(
 QUERY_PARAMETERS = sorted(TaskFilter.base_filters.keys() | {TaskOrdering.param, *KeysetPagination.query_params})
 
 NASTY_STRINGS = [
-    "", " ", "\x00", "a\x00b", "\ud800", "a\udfffb", "\x1b[31m", "\r\n", "١٢", "²", "𝟗", "٣٠٠", "1_0", " 7 ",
-    "-1", "0", "1e400", "NaN", "Infinity", "-0", "true", "True", "null", "[]", "{}", "9" * 30, "9" * 5000,
-    "x" * 10_000, "%00", "'; DROP TABLE tasks_task; --", "W/\"1\"", "\"1\"", "*", "\u202e", "😀" * 40,
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "a\udfffb",
+    "\x1b[31m",
+    "\r\n",
+    "١٢",
+    "²",
+    "𝟗",
+    "٣٠٠",
+    "1_0",
+    " 7 ",
+    "-1",
+    "0",
+    "1e400",
+    "NaN",
+    "Infinity",
+    "-0",
+    "true",
+    "True",
+    "null",
+    "[]",
+    "{}",
+    "9" * 30,
+    "9" * 5000,
+    "x" * 10_000,
+    "%00",
+    "'; DROP TABLE tasks_task; --",
+    'W/"1"',
+    '"1"',
+    "*",
+    "\u202e",
+    "😀" * 40,
 ]
 odd_digits = st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=6)  # int() reads some
 text = st.one_of(
@@ -46,7 +79,9 @@ text = st.one_of(
     st.text(st.characters(codec=None, exclude_categories=()), max_size=40),
     odd_digits,
 )
-offsets = st.tuples(st.sampled_from("+-"), st.integers(0, 23), st.integers(0, 59)).map(lambda o: f"{o[0]}{o[1]:02}:{o[2]:02}")
+offsets = st.tuples(st.sampled_from("+-"), st.integers(0, 23), st.integers(0, 59)).map(
+    lambda o: f"{o[0]}{o[1]:02}:{o[2]:02}"
+)
 years = st.one_of(st.sampled_from([1, 2, 1969, 1970, 2026, 9998, 9999]), st.integers(1, 9999))
 dates = st.tuples(years, st.integers(1, 12), st.integers(1, 28)).map(lambda d: f"{d[0]:04}-{d[1]:02}-{d[2]:02}")
 instants = st.one_of(
@@ -65,6 +100,7 @@ numbers = st.one_of(
 )
 json_values = st.one_of(st.none(), numbers, text, instants, st.lists(st.one_of(numbers, text), max_size=3))
 query_values = st.one_of(text, instants, numbers.map(str))
+
 
 def as_received(value):
     """A header value as a WSGI server hands it over: the client's UTF-8 bytes, read as latin-1."""
@@ -104,14 +140,15 @@ def assert_refused_with_a_code(response, names):
     assert error_codes(response.data) and response.data["code"], response.data
 
 
-
 @pytest.fixture
 def task(make_task):
     return make_task("user-a", title="Fuzzed", tags=["home"])
 
 
 @fuzz_settings
-@given(query=st.dictionaries(st.sampled_from(QUERY_PARAMETERS), st.lists(query_values, min_size=1, max_size=3), max_size=3))
+@given(
+    query=st.dictionaries(st.sampled_from(QUERY_PARAMETERS), st.lists(query_values, min_size=1, max_size=3), max_size=3)
+)
 def test_no_query_value_answers_5xx(user_client, task, query):
     pairs = [(name, value) for name, values in query.items() for value in values]
     response = user_client.get("/api/tasks?" + "&".join(f"{name}={url_quote(value)}" for name, value in pairs))
@@ -128,7 +165,10 @@ def test_every_offset_and_year_in_a_date_filter_is_200_or_a_400_naming_it(user_c
 
 
 @fuzz_settings
-@given(order=st.sampled_from(["-created_at", "updated_at", "due_at", "-priority", "title"]), values=st.lists(json_values, min_size=2, max_size=2))
+@given(
+    order=st.sampled_from(["-created_at", "updated_at", "due_at", "-priority", "title"]),
+    values=st.lists(json_values, min_size=2, max_size=2),
+)
 def test_forged_cursor_contents_are_200_or_400(user_client, task, order, values):
     terms = f"{order},{'-id' if order.startswith('-') else 'id'}"
     raw = base64.urlsafe_b64encode(json.dumps({"o": terms, "v": values}).encode()).decode().rstrip("=")
@@ -262,8 +302,13 @@ def test_validly_signed_tokens_with_any_subject_are_answered_201_or_401(api_clie
 @given(
     body=st.fixed_dictionaries(
         {"title": st.one_of(text, st.just("Fine"))},
-        optional={"due_at": st.one_of(instants, json_values), "tags": st.one_of(st.lists(text, max_size=3), json_values),
-                  "description": json_values, "priority": json_values, "completed": json_values},
+        optional={
+            "due_at": st.one_of(instants, json_values),
+            "tags": st.one_of(st.lists(text, max_size=3), json_values),
+            "description": json_values,
+            "priority": json_values,
+            "completed": json_values,
+        },
     )
 )
 def test_bodies_with_odd_values_are_201_or_a_400_naming_the_fields(user_client, body):
@@ -273,9 +318,14 @@ def test_bodies_with_odd_values_are_201_or_a_400_naming_the_fields(user_client, 
 
 
 @fuzz_settings
-@given(action=st.sampled_from(["complete", "reopen", "delete"]), ids=st.one_of(json_values, st.lists(json_values, max_size=4)))
+@given(
+    action=st.sampled_from(["complete", "reopen", "delete"]),
+    ids=st.one_of(json_values, st.lists(json_values, max_size=4)),
+)
 def test_bulk_bodies_with_odd_ids_are_answered_without_a_5xx(user_client, task, action, ids):
-    response = user_client.post("/api/tasks/bulk", json.dumps({action: ids}, allow_nan=True), content_type="application/json")
+    response = user_client.post(
+        "/api/tasks/bulk", json.dumps({action: ids}, allow_nan=True), content_type="application/json"
+    )
     assert response.status_code in (200, 400, 404), response.content
     if response.status_code == 400:
         assert error_codes(response.data), response.data
@@ -283,7 +333,9 @@ def test_bulk_bodies_with_odd_ids_are_answered_without_a_5xx(user_client, task, 
 
 @fuzz_settings
 @given(
-    header=st.sampled_from(["HTTP_ACCEPT", "HTTP_ORIGIN", "HTTP_X_FORWARDED_FOR", "HTTP_ACCEPT_LANGUAGE", "CONTENT_TYPE"]),
+    header=st.sampled_from(
+        ["HTTP_ACCEPT", "HTTP_ORIGIN", "HTTP_X_FORWARDED_FOR", "HTTP_ACCEPT_LANGUAGE", "CONTENT_TYPE"]
+    ),
     value=header_values,
 )
 def test_other_headers_never_answer_5xx(user_client, header, value):

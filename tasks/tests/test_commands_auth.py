@@ -1,4 +1,5 @@
 """verify_token, auth_status and mint_dev_token against the real verifier and a loopback JWKS."""
+
 import time
 from datetime import datetime, timezone
 
@@ -36,7 +37,7 @@ def test_verify_token_accepts_a_good_token_and_shows_header_claims_and_key(run_c
     assert code == 0
     assert '  alg: "EdDSA"' in out
     assert f'  kid: "{signing_key.kid}"' in out
-    assert 'claims:\n  iat: ' in out
+    assert "claims:\n  iat: " in out
     assert '  sub: "user-a"' in out
     exp = jwt.decode(token, options={"verify_signature": False})["exp"]
     assert f"  exp: {exp} ({iso(exp)})" in out
@@ -47,7 +48,9 @@ def test_verify_token_accepts_a_good_token_and_shows_header_claims_and_key(run_c
 
 
 @pytest.mark.parametrize("algorithm, description", [("ES256", "kty EC, crv P-256"), ("RS256", "kty RSA")])
-def test_verify_token_names_the_matched_key_of_each_type(run_command, settings, make_token, session_keys, algorithm, description):
+def test_verify_token_names_the_matched_key_of_each_type(
+    run_command, settings, make_token, session_keys, algorithm, description
+):
     settings.BETTER_AUTH_JWT_ALGORITHMS = [algorithm]
     key = session_keys[algorithm]
     code, out, _ = run_command("verify_token", make_token(key=key))
@@ -76,7 +79,9 @@ def test_verify_token_ignores_a_bearer_prefix(run_command, make_token):
 
 
 @pytest.mark.parametrize("build, code, algorithms", FORGED_TOKENS)
-def test_verify_token_rejects_every_token_the_api_rejects(run_command, api_client, settings, forge, build, code, algorithms):
+def test_verify_token_rejects_every_token_the_api_rejects(
+    run_command, api_client, settings, forge, build, code, algorithms
+):
     settings.BETTER_AUTH_JWT_ALGORITHMS = algorithms
     token = build(forge)
     assert api_client.get("/api/tasks", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
@@ -205,7 +210,10 @@ def test_auth_status_shows_the_jwks_settings_and_fetched_keys(run_command, jwks_
 def test_auth_status_flags_keys_whose_alg_is_not_allowed(run_command, session_keys):
     _, out, _ = run_command("auth_status")
     es256 = session_keys["ES256"]
-    assert f"  kid {es256.kid}, alg ES256, kty EC, crv P-256 (alg not in BETTER_AUTH_JWT_ALGORITHMS: never accepted)" in out
+    assert (
+        f"  kid {es256.kid}, alg ES256, kty EC, crv P-256 (alg not in BETTER_AUTH_JWT_ALGORITHMS: never accepted)"
+        in out
+    )
 
 
 def test_auth_status_says_why_keys_cannot_be_fetched(run_command, jwks_server):
@@ -213,7 +221,9 @@ def test_auth_status_says_why_keys_cannot_be_fetched(run_command, jwks_server):
     code, out, err = run_command("auth_status")
     assert code == 1
     assert "mode: jwks" in out
-    assert f"cannot fetch the keys from {jwks_server.origin}/api/auth/jwks: cannot fetch the JWKS: HTTP Error 503" in err
+    assert (
+        f"cannot fetch the keys from {jwks_server.origin}/api/auth/jwks: cannot fetch the JWKS: HTTP Error 503" in err
+    )
 
 
 def test_auth_status_in_hs256_mode_gives_the_secrets_length_never_the_secret(run_command, hs256, jwks_server):

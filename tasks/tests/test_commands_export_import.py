@@ -1,4 +1,5 @@
 """export_tasks and import_tasks: streamed files of every field, validated all-or-nothing loads."""
+
 import csv
 import io
 import json
@@ -22,7 +23,18 @@ from .live import PROJECT_DIR, database_url, require_postgresql
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = ["id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "created_at", "updated_at"]
+FIELDS = [
+    "id",
+    "user_id",
+    "title",
+    "description",
+    "completed",
+    "priority",
+    "due_at",
+    "tags",
+    "created_at",
+    "updated_at",
+]
 
 
 def iso(moment):
@@ -35,15 +47,13 @@ def json_lines(text):
 
 def stored_tasks():
     """Every task as a comparable tuple, without the id (import assigns new ones)."""
-    return sorted(
-        Task.objects.values_list("user_id", "title", "description", "completed", "created_at", "updated_at")
-    )
+    return sorted(Task.objects.values_list("user_id", "title", "description", "completed", "created_at", "updated_at"))
 
 
 @pytest.fixture
 def two_users_tasks(make_task):
     return [
-        make_task("user-a", title="Buy milk", description="2 litres,\n\"oat\"", completed=True),
+        make_task("user-a", title="Buy milk", description='2 litres,\n"oat"', completed=True),
         make_task("user-a", title="Ünïcode ✓", description=""),
         make_task("user-b", title="Call Bob"),
     ]
@@ -67,7 +77,7 @@ def test_export_writes_json_lines_with_every_field_in_id_order(run_command, two_
         "id": first.id,
         "user_id": "user-a",
         "title": "Buy milk",
-        "description": "2 litres,\n\"oat\"",
+        "description": '2 litres,\n"oat"',
         "completed": True,
         "priority": "medium",
         "due_at": None,
@@ -85,7 +95,7 @@ def test_export_writes_csv_with_a_header(run_command, two_users_tasks):
     assert out.splitlines()[0] == ",".join(FIELDS)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [row["title"] for row in rows] == ["Buy milk", "Ünïcode ✓", "Call Bob"]
-    assert rows[0]["description"] == "2 litres,\n\"oat\""
+    assert rows[0]["description"] == '2 litres,\n"oat"'
     assert [row["completed"] for row in rows] == ["true", "false", "false"]
     assert rows[2]["created_at"] == iso(two_users_tasks[2].created_at)
 
@@ -138,7 +148,9 @@ def test_export_reads_the_table_one_chunk_per_query(run_command, make_task, monk
 
 def peak_memory_of_export(run_command, rows, path):
     Task.objects.all().delete()
-    Task.objects.bulk_create((Task(user_id=f"user-{n % 50}", title=f"task {n}", description="x" * 200) for n in range(rows)), batch_size=1000)
+    Task.objects.bulk_create(
+        (Task(user_id=f"user-{n % 50}", title=f"task {n}", description="x" * 200) for n in range(rows)), batch_size=1000
+    )
     tracemalloc.start()
     try:
         code, _, _ = run_command("export_tasks", "--output", str(path))
@@ -193,8 +205,18 @@ def test_import_gives_new_ids_so_existing_tasks_are_untouched(run_command, two_u
 def test_imported_tasks_are_served_by_the_api_in_their_original_order(run_command, auth_client, tmp_path):
     path = tmp_path / "tasks.jsonl"
     rows = [
-        {"user_id": "user-a", "title": "older", "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-02T00:00:00Z"},
-        {"user_id": "user-a", "title": "newer", "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"},
+        {
+            "user_id": "user-a",
+            "title": "older",
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-02T00:00:00Z",
+        },
+        {
+            "user_id": "user-a",
+            "title": "newer",
+            "created_at": "2025-01-01T00:00:00Z",
+            "updated_at": "2025-01-01T00:00:00Z",
+        },
     ]
     path.write_text("".join(json.dumps(row) + "\n" for row in reversed(rows)))
     assert run_command("import_tasks", str(path))[0] == 0
@@ -233,7 +255,10 @@ INVALID_ROWS = [
     ({"user_id": "user-a", "title": "t" * 201}, "title: Ensure this field has no more than 200 characters."),
     ({"user_id": "user-a", "title": "nul\u0000"}, "title: Null characters are not allowed."),
     ({"user_id": "user-a", "title": "\ud800"}, "title: Unpaired surrogate characters are not allowed."),
-    ({"user_id": "user-a", "title": "t", "description": "d" * 1001}, "description: Ensure this field has no more than 1000 characters."),
+    (
+        {"user_id": "user-a", "title": "t", "description": "d" * 1001},
+        "description: Ensure this field has no more than 1000 characters.",
+    ),
     ({"user_id": "user-a", "title": "t", "completed": "maybe"}, "completed: Must be a valid boolean."),
     ({"title": "t"}, "user_id: This field is required."),
     ({"user_id": "", "title": "t"}, "user_id: This field may not be blank."),
@@ -302,7 +327,10 @@ def test_import_of_csv_without_the_needed_columns_is_an_error(run_command, tmp_p
     path.write_text("id,description\n1,x\n")
     code, _, err = run_command("import_tasks", str(path))
     assert code == 1
-    assert f"cannot read {path}: neither JSON Lines nor CSV with a header: the CSV header lacks title, user_id; nothing imported" in err
+    assert (
+        f"cannot read {path}: neither JSON Lines nor CSV with a header: the CSV header lacks title, user_id; nothing imported"
+        in err
+    )
 
 
 def test_import_takes_the_format_from_the_option_over_the_content(run_command, tmp_path):
@@ -395,9 +423,18 @@ def test_importing_the_same_export_twice_adds_nothing_the_second_time(run_comman
 
 def test_a_task_differing_in_title_or_moment_is_not_taken_for_one_already_there(run_command, make_task, tmp_path):
     task = make_task("user-a", title="Buy milk")
-    same = {"user_id": "user-a", "title": "Buy milk", "created_at": iso(task.created_at), "updated_at": iso(task.created_at)}
-    rows = [same, {**same, "title": "Buy bread"}, {**same, "user_id": "user-b"},
-            {**same, "created_at": iso(task.created_at.replace(microsecond=(task.created_at.microsecond + 1) % 10**6))}]
+    same = {
+        "user_id": "user-a",
+        "title": "Buy milk",
+        "created_at": iso(task.created_at),
+        "updated_at": iso(task.created_at),
+    }
+    rows = [
+        same,
+        {**same, "title": "Buy bread"},
+        {**same, "user_id": "user-b"},
+        {**same, "created_at": iso(task.created_at.replace(microsecond=(task.created_at.microsecond + 1) % 10**6))},
+    ]
     path = tmp_path / "tasks.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     assert run_command("import_tasks", str(path))[:2] == (0, "imported 3 task(s); 1 already there, skipped\n")
@@ -414,8 +451,10 @@ def test_import_of_bytes_that_are_not_utf8_deep_in_a_large_file_writes_nothing(r
     # Past the first chunk of text, so that the bad byte is met while the rows are being staged.
     monkeypatch.setattr(task_import, "BATCH_SIZE", 10)
     path = tmp_path / "tasks.jsonl"
-    path.write_bytes(b"".join(json.dumps({**GOOD_ROW, "title": f"t{n}"}).encode() + b"\n" for n in range(2000))
-                     + b'{"user_id": "u", "title": "caf\xe9"}\n')
+    path.write_bytes(
+        b"".join(json.dumps({**GOOD_ROW, "title": f"t{n}"}).encode() + b"\n" for n in range(2000))
+        + b'{"user_id": "u", "title": "caf\xe9"}\n'
+    )
     code, _, err = run_command("import_tasks", str(path))
     assert code == 1
     assert "'utf-8' codec can't decode" in err
@@ -433,7 +472,9 @@ def test_import_shows_a_bar_on_a_terminal(run_command, tmp_path, monkeypatch, te
 
 
 @pytest.mark.parametrize("command", ["export_tasks", "import_tasks"])
-def test_progress_is_a_line_with_counts_and_rate_when_stderr_is_not_a_terminal(run_command, make_task, tmp_path, monkeypatch, command):
+def test_progress_is_a_line_with_counts_and_rate_when_stderr_is_not_a_terminal(
+    run_command, make_task, tmp_path, monkeypatch, command
+):
     monkeypatch.setattr(progress, "LINE_INTERVAL", 0)
     monkeypatch.setattr(export_tasks, "CHUNK_SIZE", 2)
     monkeypatch.setattr(import_tasks, "PROGRESS_EVERY", 2)
@@ -445,7 +486,11 @@ def test_progress_is_a_line_with_counts_and_rate_when_stderr_is_not_a_terminal(r
     code, _, err = run_command(command, *args)
     assert code == 0
     lines = [line for line in err.splitlines() if " in " in line]
-    expected = r"exported 2/4 task\(s\) in \d+ s, \d+/s" if command == "export_tasks" else r"read 2 task\(s\) \(\d+%\) in \d+ s, \d+/s"
+    expected = (
+        r"exported 2/4 task\(s\) in \d+ s, \d+/s"
+        if command == "export_tasks"
+        else r"read 2 task\(s\) \(\d+%\) in \d+ s, \d+/s"
+    )
     assert lines and re.fullmatch(expected, lines[0]), err
     assert "\r" not in err
 
@@ -454,9 +499,11 @@ def test_progress_is_a_line_with_counts_and_rate_when_stderr_is_not_a_terminal(r
 def test_export_piped_into_head_ends_quietly():
     require_postgresql()
     Task.objects.bulk_create(Task(user_id="user-a", title=f"task {n}", description="x" * 500) for n in range(3000))
-    script = f"{sys.executable} manage.py export_tasks | head -n 2; echo \"status ${{PIPESTATUS[0]}}\""
+    script = f'{sys.executable} manage.py export_tasks | head -n 2; echo "status ${{PIPESTATUS[0]}}"'
     env = {**os.environ, "DATABASE_URL": database_url(), "BETTER_AUTH_URL": "http://127.0.0.1:3000"}
-    result = subprocess.run(["bash", "-c", script], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
     assert len(result.stdout.splitlines()) == 3
     assert result.stdout.splitlines()[-1] == "status 141"
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
@@ -466,11 +513,32 @@ def test_export_piped_into_head_ends_quietly():
 def test_two_imports_of_one_file_at_once_insert_it_once(tmp_path):
     require_postgresql()
     path = tmp_path / "tasks.jsonl"
-    path.write_text("".join(json.dumps({**GOOD_ROW, "title": f"task {n}", "created_at": "2026-01-01T00:00:00Z",
-                                        "updated_at": "2026-01-01T00:00:00Z"}) + "\n" for n in range(3000)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    **GOOD_ROW,
+                    "title": f"task {n}",
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                }
+            )
+            + "\n"
+            for n in range(3000)
+        )
+    )
     env = {**os.environ, "DATABASE_URL": database_url(), "BETTER_AUTH_URL": "http://127.0.0.1:3000"}
-    imports = [subprocess.Popen([sys.executable, "manage.py", "import_tasks", str(path)], cwd=PROJECT_DIR, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    imports = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "import_tasks", str(path)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = sorted(process.communicate(timeout=120)[0] for process in imports)
     assert outputs == ["imported 0 task(s); 3000 already there, skipped\n", "imported 3000 task(s)\n"]
     assert Task.objects.count() == 3000

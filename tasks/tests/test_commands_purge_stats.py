@@ -1,4 +1,5 @@
 """purge_user_tasks (account deletion) and task_stats (aggregates computed by the database)."""
+
 from datetime import datetime, timezone
 
 import pytest
@@ -45,8 +46,7 @@ def test_purge_asks_and_deletes_when_confirmed_at_the_terminal(run_command, task
     code, out, _ = run_command("purge_user_tasks", "user-a", stdin=terminal("yes\n"))
     assert code == 0
     assert out == (
-        "Delete 2 task(s) of user 'user-a'? This cannot be undone. Type 'yes': "
-        "deleted 2 task(s) of user 'user-a'\n"
+        "Delete 2 task(s) of user 'user-a'? This cannot be undone. Type 'yes': deleted 2 task(s) of user 'user-a'\n"
     )
     assert titles_left() == ["other's"]
 
@@ -119,9 +119,7 @@ def test_stats_count_tasks_users_and_find_the_oldest_open_task(run_command, make
 
 
 def test_stats_list_only_the_ten_busiest_users(run_command):
-    Task.objects.bulk_create(
-        Task(user_id=f"user-{n:02}", title="t") for n in range(12) for _ in range(n + 1)
-    )
+    Task.objects.bulk_create(Task(user_id=f"user-{n:02}", title="t") for n in range(12) for _ in range(n + 1))
     _, out, _ = run_command("task_stats")
     listed = [line.split(":")[0].strip() for line in out.splitlines() if line.startswith("  ")]
     assert listed == [f"user-{n:02}" for n in range(11, 1, -1)]

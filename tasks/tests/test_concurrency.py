@@ -1,4 +1,5 @@
 """Concurrent requests against gunicorn on PostgreSQL: no lost toggle, create or mixed update."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -23,7 +24,9 @@ def in_parallel(function, count):
 
 def test_101_concurrent_toggles_leave_the_state_parity_predicts(gunicorn_server, token, make_task):
     task = make_task(USER)
-    results = in_parallel(lambda _: call("PATCH", f"{gunicorn_server.url}/api/tasks/{task.id}/complete", token=token), 101)
+    results = in_parallel(
+        lambda _: call("PATCH", f"{gunicorn_server.url}/api/tasks/{task.id}/complete", token=token), 101
+    )
     assert [status for status, _, _ in results] == [200] * 101
     task.refresh_from_db()
     assert task.completed is True  # false, flipped an odd number of times

@@ -1,4 +1,5 @@
 """ETags and conditional requests: no edit is lost to another tab's."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,7 +11,6 @@ from .live import call
 pytestmark = pytest.mark.django_db
 
 USER = "user-a"
-
 
 
 @pytest.fixture
@@ -89,10 +89,18 @@ def test_current_if_match_lets_the_write_through(user_client, task, method, path
 
 
 def test_if_match_star_and_lists_follow_rfc_9110(user_client, task):
-    assert user_client.patch(f"/api/tasks/{task.id}", {"title": "a"}, format="json", HTTP_IF_MATCH="*").status_code == 200
-    assert user_client.patch(f"/api/tasks/{task.id}", {"title": "b"}, format="json", HTTP_IF_MATCH='"9", "2"').status_code == 200
+    assert (
+        user_client.patch(f"/api/tasks/{task.id}", {"title": "a"}, format="json", HTTP_IF_MATCH="*").status_code == 200
+    )
+    assert (
+        user_client.patch(f"/api/tasks/{task.id}", {"title": "b"}, format="json", HTTP_IF_MATCH='"9", "2"').status_code
+        == 200
+    )
     # If-Match compares strongly: a weak validator never matches.
-    assert user_client.patch(f"/api/tasks/{task.id}", {"title": "c"}, format="json", HTTP_IF_MATCH='W/"3"').status_code == 412
+    assert (
+        user_client.patch(f"/api/tasks/{task.id}", {"title": "c"}, format="json", HTTP_IF_MATCH='W/"3"').status_code
+        == 412
+    )
 
 
 def test_if_match_on_a_missing_task_is_404_not_412(user_client):
@@ -117,8 +125,13 @@ def test_concurrent_conditional_writes_through_gunicorn_exactly_one_wins(gunicor
     token = make_token(USER)
 
     def put(i):
-        return call("PUT", f"{gunicorn_server.url}/api/tasks/{task.id}", token=token,
-                    body={"title": f"writer {i}"}, headers={"If-Match": '"1"'})
+        return call(
+            "PUT",
+            f"{gunicorn_server.url}/api/tasks/{task.id}",
+            token=token,
+            body={"title": f"writer {i}"},
+            headers={"If-Match": '"1"'},
+        )
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(put, range(16)))

@@ -5,6 +5,7 @@ Runs when TASKAPI_CONTAINER_IMAGE names a built image (CI's container stage buil
 PostgreSQL and Redis and the JWKS the fixtures serve on 127.0.0.1. Once an image is named,
 a missing podman or image fails the module instead of skipping it.
 """
+
 import contextlib
 import json
 import os
@@ -84,8 +85,15 @@ def run_args(env):
 def migrated(image, container_env):
     """The release step, run from the image exactly as a platform would run it."""
     result = podman(
-        "run", "--rm", *run_args(container_env), image, "python", "manage.py", "migrate_safely",
-        env={**os.environ, **container_env}, timeout=300,
+        "run",
+        "--rm",
+        *run_args(container_env),
+        image,
+        "python",
+        "manage.py",
+        "migrate_safely",
+        env={**os.environ, **container_env},
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -149,7 +157,11 @@ def test_image_healthcheck_passes_against_the_running_container(web):
 
 def test_image_healthcheck_counts_a_database_outage_as_alive(image, container_env):
     """Liveness, not readiness: an unreachable database must not get the instance restarted."""
-    env = {**container_env, "PORT": str(free_port()), "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/none"}
+    env = {
+        **container_env,
+        "PORT": str(free_port()),
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/none",
+    }
     with running_container(image, env) as name:
         url = f"http://127.0.0.1:{env['PORT']}"
         wait_until_serving(url, name)
@@ -218,7 +230,9 @@ def test_static_files_were_collected_at_build_time(web):
 
 
 def test_service_runs_as_an_unprivileged_user_that_cannot_change_the_code(web):
-    result = podman("exec", web["name"], "sh", "-c", "id -u; if touch /app/manage.py 2>/dev/null; then echo writable; fi")
+    result = podman(
+        "exec", web["name"], "sh", "-c", "id -u; if touch /app/manage.py 2>/dev/null; then echo writable; fi"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["10001"]
 

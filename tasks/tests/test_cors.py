@@ -1,4 +1,5 @@
 """CORS: the configured frontend origin may call /api/ with Authorization and read paging headers."""
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,8 @@ def test_every_response_header_the_document_lists_is_exposed_to_browsers(api_cli
     schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     documented = {
         name.lower()
-        for path, item in schema["paths"].items() if path.startswith("/api/")
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/")
         for operation in item.values()
         for response in operation["responses"].values()
         for name in response.get("headers", {})
@@ -66,7 +68,9 @@ def test_a_refused_token_still_lets_the_frontend_read_why(api_client):
 def test_credentialed_requests_are_not_allowed_so_a_preflight_with_credentials_fails(api_client):
     """No cookies are used: the browser refuses a `credentials: 'include'` call without this header."""
     response = api_client.options(
-        "/api/tasks", HTTP_ORIGIN=FRONTEND, HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        "/api/tasks",
+        HTTP_ORIGIN=FRONTEND,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
     )
     assert response["Access-Control-Allow-Origin"] == FRONTEND

@@ -1,5 +1,6 @@
 """The production switches: `check --deploy` is clean with the README's environment, and HTTPS
 redirects spare the health check."""
+
 import os
 import secrets
 import subprocess
@@ -37,7 +38,11 @@ def check_deploy(tmp_path, **overrides):
     env = {name: value for name, value in env.items() if value is not None}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -48,8 +53,13 @@ def test_check_deploy_is_clean_with_the_documented_production_environment(tmp_pa
 
 
 def test_check_deploy_names_each_production_switch_left_unset(tmp_path):
-    unset = ["DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_HSTS_SECONDS", "DJANGO_SESSION_COOKIE_SECURE",
-             "DJANGO_CSRF_COOKIE_SECURE", "DJANGO_SECRET_KEY"]
+    unset = [
+        "DJANGO_SECURE_SSL_REDIRECT",
+        "DJANGO_SECURE_HSTS_SECONDS",
+        "DJANGO_SESSION_COOKIE_SECURE",
+        "DJANGO_CSRF_COOKIE_SECURE",
+        "DJANGO_SECRET_KEY",
+    ]
     result = check_deploy(tmp_path, **dict.fromkeys(unset), DJANGO_DEBUG="1")
     assert result.returncode != 0
     for check_id in ("security.W008", "security.W004", "security.W012", "security.W016", "security.W018", "tasks.W001"):

@@ -1,4 +1,5 @@
 """Sentry reports (real sentry-sdk, a local transport): errors arrive, tokens never do."""
+
 import json
 import os
 import subprocess
@@ -50,8 +51,12 @@ def failing_list(monkeypatch, make_token):
 
 def test_an_error_is_reported_without_the_token_or_authorization_header(live_server, sentry, failing_list):
     """Through a real WSGI server in this process, where sentry-sdk sees the request's headers."""
-    status, _, body = call("GET", f"{live_server.url}/api/tasks?page=1", token=failing_list,
-                           headers={"Cookie": "sessionid=abc123secret", "X-Trace": "kept"})
+    status, _, body = call(
+        "GET",
+        f"{live_server.url}/api/tasks?page=1",
+        token=failing_list,
+        headers={"Cookie": "sessionid=abc123secret", "X-Trace": "kept"},
+    )
     sentry_sdk.flush()
     assert (status, body["code"]) == (500, "server_error")
     events = [json.loads(item) for item in sentry.sent if '"exception"' in item]
@@ -81,12 +86,21 @@ def test_credentials_are_redacted_anywhere_in_an_event(text):
     assert "eyJ" not in redacted and "abc.def" not in redacted and "something-opaque" not in redacted
 
 
-@pytest.mark.parametrize("dsn, active", [pytest.param("", "False", id="off"),
-                                        pytest.param("https://public@sentry.invalid/1", "True", id="on")])
+@pytest.mark.parametrize(
+    "dsn, active",
+    [pytest.param("", "False", id="off"), pytest.param("https://public@sentry.invalid/1", "True", id="on")],
+)
 def test_reporting_starts_only_with_a_dsn(dsn, active):
     """Settings start sentry-sdk when SENTRY_DSN is set (a fresh process: the SDK is process-wide)."""
     program = "import django, sentry_sdk; django.setup(); print(sentry_sdk.get_client().is_active())"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskapi.settings", "SENTRY_DSN": dsn}
-    result = subprocess.run([sys.executable, "-c", program], cwd=PROJECT_DIR, env=env,
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert result.stdout.strip() == active

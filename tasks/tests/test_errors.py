@@ -1,4 +1,5 @@
 """Every error under /api/ is JSON with `detail` and a stable `code`, whatever produced it."""
+
 import json
 
 import pytest
@@ -14,16 +15,36 @@ def body_of(response):
 
 ERROR_CASES = [
     pytest.param("get", "/api/tasks", {}, {"HTTP_AUTHORIZATION": None}, 401, "not_authenticated", id="no-token"),
-    pytest.param("get", "/api/tasks", {}, {"HTTP_AUTHORIZATION": "Bearer x"}, 401, "bad_authorization_header", id="bad-header"),
+    pytest.param(
+        "get", "/api/tasks", {}, {"HTTP_AUTHORIZATION": "Bearer x"}, 401, "bad_authorization_header", id="bad-header"
+    ),
     pytest.param("get", "/api/someone-else/tasks", {}, {}, 403, "user_mismatch", id="other-user-path"),
     pytest.param("get", "/api/tasks/999999", {}, {}, 404, "not_found", id="missing-task"),
     pytest.param("get", "/api/nowhere", {}, {}, 404, "not_found", id="unknown-route"),
     pytest.param("post", "/api/tasks/stats", {}, {}, 405, "method_not_allowed", id="wrong-method"),
     pytest.param("get", "/api/tasks", {}, {"HTTP_ACCEPT": "text/html"}, 406, "not_acceptable", id="html-only"),
-    pytest.param("post", "/api/tasks", {"data": "title=x", "content_type": "text/plain"}, {}, 415, "unsupported_media_type", id="not-json"),
-    pytest.param("post", "/api/tasks", {"data": "{", "content_type": "application/json"}, {}, 400, "parse_error", id="bad-json"),
+    pytest.param(
+        "post",
+        "/api/tasks",
+        {"data": "title=x", "content_type": "text/plain"},
+        {},
+        415,
+        "unsupported_media_type",
+        id="not-json",
+    ),
+    pytest.param(
+        "post", "/api/tasks", {"data": "{", "content_type": "application/json"}, {}, 400, "parse_error", id="bad-json"
+    ),
     pytest.param("get", "/api/tasks?ordering=owner", {}, {}, 400, "invalid", id="bad-ordering"),
-    pytest.param("post", "/api/tasks/bulk", {"data": "{}", "content_type": "application/json"}, {}, 400, "invalid", id="bulk-no-action"),
+    pytest.param(
+        "post",
+        "/api/tasks/bulk",
+        {"data": "{}", "content_type": "application/json"},
+        {},
+        400,
+        "invalid",
+        id="bulk-no-action",
+    ),
 ]
 
 

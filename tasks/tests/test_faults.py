@@ -6,6 +6,7 @@ gunicorn, and kill the cluster with `pg_ctl stop -m immediate` (a crash: no shut
 checkpoint), or pause its processes with SIGSTOP (a frozen server: connections stay open and
 nothing answers), in the middle of the load.
 """
+
 import contextlib
 import glob
 import logging
@@ -124,7 +125,10 @@ def server(cluster, jwks_server):
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=PROJECT_DIR, env={**os.environ, **env}, check=True, timeout=120,
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env},
+        check=True,
+        timeout=120,
     )
     with Gunicorn(env, workers=2, threads=4) as gunicorn:
         yield gunicorn
@@ -139,9 +143,7 @@ def wait_for(predicate, timeout):
     return False
 
 
-def test_database_crash_gives_503_then_recovers_and_keeps_every_acknowledged_write(
-    cluster, server, make_token
-):
+def test_database_crash_gives_503_then_recovers_and_keeps_every_acknowledged_write(cluster, server, make_token):
     with Load(server.url, make_token("user-faults"), WRITES, threads=LOAD_THREADS, timeout=CONNECT_TIMEOUT + 8) as load:
         assert wait_for(lambda: len(load.acknowledged) >= 50, timeout=20)
         cluster.crash()
@@ -169,7 +171,11 @@ def test_database_crash_gives_503_then_recovers_and_keeps_every_acknowledged_wri
     assert set(load.acknowledged) <= stored
     logger.info(
         "faults: %d writes sent, %d acknowledged, %d stored, %d answered 503, slowest 503 %.2fs",
-        len(load.answers), len(load.acknowledged), len(stored), len(failures), max(a.seconds for a in failures),
+        len(load.answers),
+        len(load.acknowledged),
+        len(stored),
+        len(failures),
+        max(a.seconds for a in failures),
     )
 
 
@@ -205,8 +211,10 @@ def test_hanging_database_answers_503_within_the_connect_timeout(silent_database
         "BETTER_AUTH_URL": jwks_server.origin,
     }
     with Gunicorn(env, workers=1, threads=2) as server:
-        requests = [("GET", "/health", None, "status", "unhealthy"),
-                    ("POST", "/api/tasks", {"title": "t"}, "code", "database_unavailable")]
+        requests = [
+            ("GET", "/health", None, "status", "unhealthy"),
+            ("POST", "/api/tasks", {"title": "t"}, "code", "database_unavailable"),
+        ]
         for method, path, body, key, expected in requests:
             started = time.monotonic()
             status, headers, answer = call(method, f"{server.url}{path}", token=make_token(), body=body, timeout=15)
@@ -254,8 +262,12 @@ def test_frozen_database_gets_json_503_within_the_bound_and_recovers_without_res
         assert expected.items() <= answer.body.items()
         assert answer.seconds < FROZEN_BOUND
     slow = [a for a in load.answers if a.seconds > 1]
-    logger.info("frozen PostgreSQL: %d answers in 15 s, all JSON 503; slowest %.2f s; %d took over 1 s",
-                len(load.answers), max(a.seconds for a in load.answers), len(slow))
+    logger.info(
+        "frozen PostgreSQL: %d answers in 15 s, all JSON 503; slowest %.2f s; %d took over 1 s",
+        len(load.answers),
+        max(a.seconds for a in load.answers),
+        len(slow),
+    )
 
 
 def test_a_statement_stuck_on_a_lock_is_cancelled_by_statement_timeout(cluster, jwks_server, make_token):
@@ -284,7 +296,10 @@ def test_a_statement_stuck_on_a_lock_is_cancelled_by_statement_timeout(cluster, 
 def migrate(env):
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=PROJECT_DIR, env={**os.environ, **env}, check=True, timeout=120,
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env},
+        check=True,
+        timeout=120,
     )
 
 
@@ -303,7 +318,8 @@ class RedisServer:
         self.port = free_port()
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.url = f"redis://127.0.0.1:{self.port}/0"
         assert wait_for(self.answers, timeout=10)
@@ -327,7 +343,9 @@ def redis_server():
     server.stop()
 
 
-def test_frozen_redis_costs_one_timeout_per_worker_per_cooldown(redis_server, jwks_server, make_token, transactional_db):
+def test_frozen_redis_costs_one_timeout_per_worker_per_cooldown(
+    redis_server, jwks_server, make_token, transactional_db
+):
     require_postgresql()
     cooldown, seconds, workers = 3, 8, 2
     env = {
@@ -361,6 +379,12 @@ def test_frozen_redis_costs_one_timeout_per_worker_per_cooldown(redis_server, jw
     assert len(slow) <= workers * (seconds // cooldown + 1)
     assert len(answers) >= 5 * len(slow) and len(answers) > 40
     assert 429 in after
-    logger.info("frozen Redis: %d answers in %d s (cooldown %d s, %d workers), %d waited for the timeout, "
-                "median %.1f ms", len(answers), seconds, cooldown, workers, len(slow),
-                sorted(a[2] for a in answers)[len(answers) // 2] * 1000)
+    logger.info(
+        "frozen Redis: %d answers in %d s (cooldown %d s, %d workers), %d waited for the timeout, median %.1f ms",
+        len(answers),
+        seconds,
+        cooldown,
+        workers,
+        len(slow),
+        sorted(a[2] for a in answers)[len(answers) // 2] * 1000,
+    )

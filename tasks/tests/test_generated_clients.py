@@ -5,6 +5,7 @@ package-lock.json), compiled with `tsc --strict`, then run with Node. Python: op
 Both are generated here from the document the server serves; nothing generated is committed.
 Tokens are really signed and verified against the loopback JWKS.
 """
+
 import json
 import os
 import shutil
@@ -58,8 +59,11 @@ def test_typescript_client_session_compiles_strictly_and_runs(live_api, make_tok
     run(["npm", "run", "--silent", "generate"], TYPESCRIPT_DIR)
     run(["npm", "run", "--silent", "build"], TYPESCRIPT_DIR)
     env = {
-        **os.environ, "TASKAPI_URL": live_api.url, "TASKAPI_USER_A": USER_A,
-        "TASKAPI_TOKEN_A": make_token(USER_A), "TASKAPI_TOKEN_B": make_token(USER_B),
+        **os.environ,
+        "TASKAPI_URL": live_api.url,
+        "TASKAPI_USER_A": USER_A,
+        "TASKAPI_TOKEN_A": make_token(USER_A),
+        "TASKAPI_TOKEN_B": make_token(USER_B),
     }
     result = run(["npm", "run", "--silent", "session"], TYPESCRIPT_DIR, env=env)
     assert "typescript client session: ok" in result.stdout
@@ -120,7 +124,8 @@ def test_python_client_session_covers_every_operation(live_api, make_token, pyth
     assert reused.status_code == 422 and reused.parsed.code == "idempotency_key_reused"
 
     trip = create_task.sync(
-        client=alice, body=TaskRequest(title="Plan trip", priority=PriorityEnum.HIGH, due_at=date(2026, 12, 1), tags=["travel"])
+        client=alice,
+        body=TaskRequest(title="Plan trip", priority=PriorityEnum.HIGH, due_at=date(2026, 12, 1), tags=["travel"]),
     )
     assert trip.due_at.isoformat() == "2026-12-01T23:59:59+00:00"
     blank = create_task.sync_detailed(client=alice, body=TaskRequest(title="   "))
@@ -140,7 +145,10 @@ def test_python_client_session_covers_every_operation(live_api, make_token, pyth
     stale = update_task.sync_detailed(milk.id, client=alice, body=PatchedTaskRequest(title="Lost"), if_match=etag)
     assert stale.status_code == 412 and isinstance(stale.parsed, PreconditionFailed)
     assert stale.parsed.code == "precondition_failed" and stale.headers["ETag"] == f'"{replaced.version}"'
-    assert update_task.sync(milk.id, client=alice, body=PatchedTaskRequest(priority=PriorityEnum.LOW)).title == "Buy oat milk"
+    assert (
+        update_task.sync(milk.id, client=alice, body=PatchedTaskRequest(priority=PriorityEnum.LOW)).title
+        == "Buy oat milk"
+    )
     assert toggle_task.sync(milk.id, client=alice).completed is True
     assert toggle_task.sync_detailed(milk.id, client=alice, if_match=etag).status_code == 412
     assert get_task_stats.sync(client=alice).total == 2

@@ -1,4 +1,5 @@
 """Production serving: gunicorn with gunicorn.conf.py, static files collected and served by whitenoise."""
+
 import json
 import os
 import re
@@ -50,7 +51,11 @@ def gunicorn(production_env):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "taskapi.wsgi", "--bind", f"127.0.0.1:{port}"],
-        cwd=PROJECT_DIR, env=production_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=PROJECT_DIR,
+        env=production_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     server = {"url": f"http://127.0.0.1:{port}", "process": process}
     yield server
@@ -63,7 +68,7 @@ def test_gunicorn_serves_the_api_and_hashed_admin_assets(gunicorn):
     assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])
 
     _, _, login_page = get(f"{gunicorn['url']}/admin/login/")
-    stylesheet = re.search(rb'/static/admin/css/base\.[0-9a-f]{12}\.css', login_page).group().decode()
+    stylesheet = re.search(rb"/static/admin/css/base\.[0-9a-f]{12}\.css", login_page).group().decode()
     status, headers, css = get(gunicorn["url"] + stylesheet)
     assert status == 200 and headers["Content-Type"].startswith("text/css")
     assert "immutable" in headers["Cache-Control"]
@@ -85,9 +90,16 @@ def test_gunicorn_logs_one_json_line_per_request(gunicorn):
 def test_gunicorn_settings_come_from_the_environment(monkeypatch, tmp_path):
     # Set, so that reading the file does not make a metrics directory for this process.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    for name, value in {"PORT": "5001", "WEB_CONCURRENCY": "5", "GUNICORN_THREADS": "4", "GUNICORN_TIMEOUT": "60",
-                        "GUNICORN_GRACEFUL_TIMEOUT": "20", "GUNICORN_KEEPALIVE": "2", "GUNICORN_MAX_REQUESTS": "500",
-                        "GUNICORN_MAX_REQUESTS_JITTER": "25"}.items():
+    for name, value in {
+        "PORT": "5001",
+        "WEB_CONCURRENCY": "5",
+        "GUNICORN_THREADS": "4",
+        "GUNICORN_TIMEOUT": "60",
+        "GUNICORN_GRACEFUL_TIMEOUT": "20",
+        "GUNICORN_KEEPALIVE": "2",
+        "GUNICORN_MAX_REQUESTS": "500",
+        "GUNICORN_MAX_REQUESTS_JITTER": "25",
+    }.items():
         monkeypatch.setenv(name, value)
     config = runpy.run_path(str(PROJECT_DIR / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"], config["threads"]) == ("0.0.0.0:5001", 5, 4)
@@ -110,8 +122,16 @@ def test_the_procfile_runs_the_proxied_topology():
 
 def test_gunicorn_defaults_without_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_GRACEFUL_TIMEOUT",
-                 "GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_REQUESTS_JITTER", "GUNICORN_BIND"):
+    for name in (
+        "PORT",
+        "WEB_CONCURRENCY",
+        "GUNICORN_THREADS",
+        "GUNICORN_TIMEOUT",
+        "GUNICORN_GRACEFUL_TIMEOUT",
+        "GUNICORN_MAX_REQUESTS",
+        "GUNICORN_MAX_REQUESTS_JITTER",
+        "GUNICORN_BIND",
+    ):
         monkeypatch.delenv(name, raising=False)
     config = runpy.run_path(str(PROJECT_DIR / "gunicorn.conf.py"))
     assert (config["bind"], config["workers"], config["threads"], config["timeout"]) == ("0.0.0.0:8000", 2, 1, 30)

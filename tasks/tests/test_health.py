@@ -1,4 +1,5 @@
 """GET /health (no token, database reachability), /health/live and /health/ready."""
+
 import pytest
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader

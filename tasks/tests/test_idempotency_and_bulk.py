@@ -1,4 +1,5 @@
 """Idempotent creates (retries never duplicate) and all-or-nothing bulk operations."""
+
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -15,12 +16,12 @@ pytestmark = pytest.mark.django_db
 USER = "user-a"
 
 
-
 def create(user_client, body, key="key-1"):
     return user_client.post("/api/tasks", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 # --- Idempotency-Key ------------------------------------------------------------------------
+
 
 def test_a_retry_with_the_same_key_and_body_replays_the_original_201(user_client):
     first = create(user_client, {"title": "once"})
@@ -38,8 +39,17 @@ def test_a_replay_lists_the_fields_in_the_order_of_the_original_answer(user_clie
     second = create(user_client, {"title": "once", "tags": ["a"]})
     assert second.content == first.content
     assert list(second.json()) == [
-        "id", "user_id", "title", "description", "completed", "priority", "due_at", "tags", "version",
-        "created_at", "updated_at",
+        "id",
+        "user_id",
+        "title",
+        "description",
+        "completed",
+        "priority",
+        "due_at",
+        "tags",
+        "version",
+        "created_at",
+        "updated_at",
     ]
 
 
@@ -99,8 +109,13 @@ def test_concurrent_duplicates_create_one_task(gunicorn_server, make_token):
     token = make_token(USER)
 
     def post(key):
-        return call("POST", f"{gunicorn_server.url}/api/tasks", token=token, body={"title": f"task {key}"},
-                    headers={"Idempotency-Key": f"key-{key}"})
+        return call(
+            "POST",
+            f"{gunicorn_server.url}/api/tasks",
+            token=token,
+            body={"title": f"task {key}"},
+            headers={"Idempotency-Key": f"key-{key}"},
+        )
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(post, [n for n in range(8) for _ in range(4)]))
@@ -113,6 +128,7 @@ def test_concurrent_duplicates_create_one_task(gunicorn_server, make_token):
 
 
 # --- bulk -----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def three(make_task):

@@ -5,6 +5,7 @@ What one instance guarantees holds for three: the API through the balancer, idem
 across instances, one rate-limit count, per-process JWKS caching; and a rolling deploy under
 load (each instance replaced in turn) fails no request and loses no acknowledged write.
 """
+
 import itertools
 import logging
 import threading
@@ -68,7 +69,10 @@ def fleet(fleet_env):
 
 
 def stored_ids(database, user_id):
-    with psycopg2.connect(f"{SHARED_POSTGRESQL}/{database}", connect_timeout=5) as connection, connection.cursor() as cursor:
+    with (
+        psycopg2.connect(f"{SHARED_POSTGRESQL}/{database}", connect_timeout=5) as connection,
+        connection.cursor() as cursor,
+    ):
         cursor.execute("SELECT id FROM tasks_task WHERE user_id = %s", [user_id])
         return {row[0] for row in cursor.fetchall()}
 
@@ -83,16 +87,23 @@ def test_the_api_answers_through_the_balancer(fleet, make_token):
     assert headers["Location"].endswith(f"/api/tasks/{task['id']}")
     status, headers, _ = call("GET", f"{url}/{task['id']}", token=token, headers={"If-None-Match": headers["ETag"]})
     assert status == 304
-    assert call("PATCH", f"{url}/{task['id']}", token=token, body={"title": "x"}, headers={"If-Match": '"99"'})[0] == 412
+    assert (
+        call("PATCH", f"{url}/{task['id']}", token=token, body={"title": "x"}, headers={"If-Match": '"99"'})[0] == 412
+    )
     assert call("PATCH", f"{url}/{task['id']}/complete", token=token)[2]["completed"] is True
     assert [t["id"] for t in call("GET", url, token=token)[2]] == [task["id"]]
     assert call("GET", f"{url}/stats", token=token)[2]["completed"] == 1
     assert call("GET", f"{url}/{task['id']}", token=other)[0] == 404
     status, headers, body = call("GET", url)
     assert (status, headers["Content-Type"], headers["WWW-Authenticate"].startswith("Bearer")) == (
-        401, "application/json", True
+        401,
+        "application/json",
+        True,
     )
-    assert call("POST", f"{url}/bulk", token=token, body={"delete": [task["id"]]})[:3:2] == (200, {"action": "delete", "count": 1})
+    assert call("POST", f"{url}/bulk", token=token, body={"delete": [task["id"]]})[:3:2] == (
+        200,
+        {"action": "delete", "count": 1},
+    )
     assert call("GET", f"{url}/{task['id']}", token=token)[0] == 404
 
 
@@ -116,8 +127,9 @@ def send_at_once(creates, token):
 
     def send(url, key, title):
         barrier.wait()
-        answers.append(call("POST", f"{url}/api/tasks", token=token, body={"title": title},
-                            headers={"Idempotency-Key": key}))
+        answers.append(
+            call("POST", f"{url}/api/tasks", token=token, body={"title": title}, headers={"Idempotency-Key": key})
+        )
 
     threads = [threading.Thread(target=send, args=create) for create in creates]
     for thread in threads:
@@ -132,9 +144,7 @@ def test_a_duplicate_create_sent_to_two_instances_at_once_creates_one_task(fleet
     user_id = f"twice-{uuid.uuid4().hex}"
     token = make_token(user_id)
     for n in range(10):
-        answers = send_at_once(
-            [(instance.url, f"key-{n}", f"once {n}") for instance in instances[:2]], token
-        )
+        answers = send_at_once([(instance.url, f"key-{n}", f"once {n}") for instance in instances[:2]], token)
         assert [status for status, _, _ in answers] == [201, 201]
         assert len({body["id"] for _, _, body in answers}) == 1
         assert sorted(headers.get("Idempotent-Replayed", "") for _, headers, _ in answers) == ["", "true"]
@@ -157,8 +167,10 @@ def test_the_rate_limit_is_one_count_across_instances(fleet_env, make_token):
     limited = [start_instance(fleet_env, API_USER_THROTTLE_RATE="10/minute") for _ in range(INSTANCES)]
     try:
         token = make_token(f"limited-{uuid.uuid4().hex}")
-        statuses = [call("GET", f"{instance.url}/api/tasks", token=token)[0]
-                    for instance in itertools.islice(itertools.cycle(limited), 16)]
+        statuses = [
+            call("GET", f"{instance.url}/api/tasks", token=token)[0]
+            for instance in itertools.islice(itertools.cycle(limited), 16)
+        ]
     finally:
         for instance in limited:
             instance.stop()
@@ -181,8 +193,11 @@ class MixedLoad:
         for i in itertools.count():
             if not self.running:
                 return
-            request = ("POST", f"{self.url}/api/tasks", {"title": f"w{n}-{i}"}) if i % 2 else (
-                "GET", f"{self.url}/api/tasks?limit=20", None)
+            request = (
+                ("POST", f"{self.url}/api/tasks", {"title": f"w{n}-{i}"})
+                if i % 2
+                else ("GET", f"{self.url}/api/tasks?limit=20", None)
+            )
             try:
                 status, _, body = call(request[0], request[1], token=token, body=request[2], timeout=30)
             except (OSError, ValueError) as e:  # no answer, or one that is not JSON (nginx's own pages)
@@ -232,5 +247,9 @@ def test_replacing_every_instance_under_load_drops_no_request_and_loses_no_write
         assert load.acknowledged.get(user_id, set()) == stored_ids(fleet_database, user_id)
     logger.warning(
         "rolling deploy of %d instances: %d requests (%d writes) through nginx, %d failed, %d writes acknowledged and stored",
-        INSTANCES, len(load.answers), writes, len(failed), sum(len(ids) for ids in load.acknowledged.values()),
+        INSTANCES,
+        len(load.answers),
+        writes,
+        len(failed),
+        sum(len(ids) for ids in load.acknowledged.values()),
     )

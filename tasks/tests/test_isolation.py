@@ -1,4 +1,5 @@
 """Object-level authorization: nobody reaches another person's task by any route."""
+
 import pytest
 
 from tasks.models import Task
@@ -23,7 +24,9 @@ def snapshot(task):
 
 @pytest.mark.parametrize("method, path, body", ROUTES)
 @pytest.mark.parametrize("slash", ["", "/"])
-def test_other_user_gets_404_identical_to_missing_and_task_is_unchanged(auth_client, make_task, method, path, body, slash):
+def test_other_user_gets_404_identical_to_missing_and_task_is_unchanged(
+    auth_client, make_task, method, path, body, slash
+):
     task = make_task(OWNER, title="private", description="secret")
     before = snapshot(task)
     client = auth_client(OTHER)
@@ -78,7 +81,9 @@ def test_created_task_belongs_to_caller_even_on_user_path(auth_client):
     assert Task.objects.get().user_id == OTHER
 
 
-@pytest.mark.parametrize("task_id", ["0", "-1", "18446744073709551616", "99999999999999999999999999", "abc", "1e3", "%20"])
+@pytest.mark.parametrize(
+    "task_id", ["0", "-1", "18446744073709551616", "99999999999999999999999999", "abc", "1e3", "%20"]
+)
 @pytest.mark.parametrize("method, path, body", ROUTES)
 def test_odd_ids_are_404_never_500_on_every_route(auth_client, method, path, body, task_id):
     for prefix in ("/api/tasks", f"/api/{OWNER}/tasks"):

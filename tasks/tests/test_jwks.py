@@ -1,4 +1,5 @@
 """The JWKS cache on its own, against the loopback JWKS server."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

@@ -1,4 +1,5 @@
 """JSON log lines on stdout: request ids, the request line, and no secrets ever."""
+
 import io
 import json
 import logging
@@ -85,16 +86,32 @@ def test_tokens_secrets_and_bodies_never_reach_the_logs(api_client, make_token, 
         root.setLevel(level)
     output = json.dumps(log_lines())
     assert len(request_lines(log_lines())) == 4
-    for secret in (good, expired, forged, signature, forged.rsplit(".", 1)[1], payload,
-                   "body-secret", "query-secret", "Bearer", "uthorization"):
+    for secret in (
+        good,
+        expired,
+        forged,
+        signature,
+        forged.rsplit(".", 1)[1],
+        payload,
+        "body-secret",
+        "query-secret",
+        "Bearer",
+        "uthorization",
+    ):
         assert secret not in output
 
 
 def test_formatter_writes_only_known_fields_and_the_traceback():
-    record = logging.makeLogRecord({
-        "name": "tasks.views", "levelname": "ERROR", "msg": "failed %s", "args": ("once",),
-        "request": "<WSGIRequest with headers>", "status": 500,
-    })
+    record = logging.makeLogRecord(
+        {
+            "name": "tasks.views",
+            "levelname": "ERROR",
+            "msg": "failed %s",
+            "args": ("once",),
+            "request": "<WSGIRequest with headers>",
+            "status": 500,
+        }
+    )
     try:
         raise ValueError("boom")
     except ValueError as error:

@@ -1,4 +1,5 @@
 """Prometheus metrics: what is counted, who may read /metrics, and the sum over gunicorn workers."""
+
 import re
 import time
 import urllib.request
@@ -35,11 +36,15 @@ def metrics_token(settings):
     "route, template",
     [
         pytest.param("api/tasks/?$", "/api/tasks", id="list"),
-        pytest.param("api/(?P<user_id>[^/]+)/tasks/(?P<pk>[0-9]+)/complete/?$",
-                     "/api/{user_id}/tasks/{pk}/complete", id="regex-groups"),
+        pytest.param(
+            "api/(?P<user_id>[^/]+)/tasks/(?P<pk>[0-9]+)/complete/?$",
+            "/api/{user_id}/tasks/{pk}/complete",
+            id="regex-groups",
+        ),
         pytest.param("^health/ready/?$", "/health/ready", id="anchored"),
-        pytest.param("admin/tasks/task/<path:object_id>/change/", "/admin/tasks/task/{object_id}/change",
-                     id="path-converter"),
+        pytest.param(
+            "admin/tasks/task/<path:object_id>/change/", "/admin/tasks/task/{object_id}/change", id="path-converter"
+        ),
     ],
 )
 def test_routes_are_labelled_by_their_template(route, template):
@@ -92,7 +97,9 @@ def test_database_queries_are_counted_per_request(auth_client, make_task):
 
 
 def test_token_rejections_are_counted_by_code(api_client, make_token):
-    before = {code: sample("taskapi_token_rejections_total", code=code) for code in ("token_not_valid", "token_expired")}
+    before = {
+        code: sample("taskapi_token_rejections_total", code=code) for code in ("token_not_valid", "token_expired")
+    }
     api_client.get("/api/tasks", HTTP_AUTHORIZATION="Bearer not.a.token")
     api_client.get("/api/tasks", HTTP_AUTHORIZATION=f"Bearer {make_token(exp=int(time.time()) - 3600)}")
     assert sample("taskapi_token_rejections_total", code="token_not_valid") == before["token_not_valid"] + 1
@@ -119,7 +126,10 @@ def test_idempotent_replays_are_counted(auth_client):
 def test_jwks_fetches_and_failures_are_counted(auth_client, jwks_server, settings):
     """Each fetch the JWKS server answers is counted once, by outcome."""
     settings.BETTER_AUTH_JWKS_REFRESH_COOLDOWN = 0
-    ok, failed = sample("taskapi_jwks_fetches_total", outcome="ok"), sample("taskapi_jwks_fetches_total", outcome="failed")
+    ok, failed = (
+        sample("taskapi_jwks_fetches_total", outcome="ok"),
+        sample("taskapi_jwks_fetches_total", outcome="failed"),
+    )
     jwks_server.available = False
     served = jwks_server.fetches
     assert auth_client("user-a").get("/api/tasks").status_code == 503
@@ -169,8 +179,10 @@ def test_a_scrape_adds_up_every_gunicorn_worker(transactional_db, jwks_server, m
         limited = [call("GET", api, token=throttled_user)[0] for _ in range(8)]
         rejected = [call("GET", api, token="not.a.token")[0] for _ in range(5)]
         creator = make_token(f"user-{uuid.uuid4().hex}")
-        created = [call("POST", api, token=creator, body={"title": "Once"}, headers={"Idempotency-Key": "scrape-1"})[0]
-                   for _ in range(2)]
+        created = [
+            call("POST", api, token=creator, body={"title": "Once"}, headers={"Idempotency-Key": "scrape-1"})[0]
+            for _ in range(2)
+        ]
         scrapes = [scrape(server.url, METRICS_TOKEN) for _ in range(6)]
 
     assert (listed, limited, rejected, created) == ([200] * 40, [200] * 5 + [429] * 3, [401] * 5, [201, 201])
@@ -181,8 +193,12 @@ def test_a_scrape_adds_up_every_gunicorn_worker(transactional_db, jwks_server, m
         assert value(samples, "taskapi_http_requests_total", method="GET", route="/api/tasks", status="429") == 3
         assert value(samples, "taskapi_http_requests_total", method="GET", route="/api/tasks", status="401") == 5
         assert value(samples, "taskapi_http_requests_total", method="POST", route="/api/tasks", status="201") == 2
-        assert value(samples, "taskapi_http_request_duration_seconds_count",
-                     method="GET", route="/api/tasks", status="200") == 45
+        assert (
+            value(
+                samples, "taskapi_http_request_duration_seconds_count", method="GET", route="/api/tasks", status="200"
+            )
+            == 45
+        )
         assert value(samples, "taskapi_db_queries_per_request_count", route="/api/tasks") == 55
         assert value(samples, "taskapi_throttled_requests_total") == 3
         assert value(samples, "taskapi_token_rejections_total", code="token_not_valid") == 5

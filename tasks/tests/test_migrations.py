@@ -1,4 +1,5 @@
 """Migrations stay safe on a large, busy table: linted, short locks, resumable, run by migrate_safely."""
+
 import subprocess
 import sys
 import threading
@@ -24,7 +25,10 @@ def sql_of(migration):
 def test_the_migration_linter_finds_nothing_unsafe():
     require_postgresql()
     linter = MigrationLinter(
-        include_apps=["tasks"], ignore_name=list(LINTER_IGNORES), no_cache=True, all_warnings_as_errors=True,
+        include_apps=["tasks"],
+        ignore_name=list(LINTER_IGNORES),
+        no_cache=True,
+        all_warnings_as_errors=True,
         no_output=True,
     )
     linter.lint_all_migrations()
@@ -33,7 +37,9 @@ def test_the_migration_linter_finds_nothing_unsafe():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("migration", sorted(path.stem for path in (PROJECT_DIR / "tasks" / "migrations").glob("0*.py")))
+@pytest.mark.parametrize(
+    "migration", sorted(path.stem for path in (PROJECT_DIR / "tasks" / "migrations").glob("0*.py"))
+)
 def test_no_migration_checks_existing_rows_under_an_exclusive_lock(migration):
     # The linter has no rule for this: a CHECK added to an existing table must be NOT VALID
     # and validated in a later transaction.
@@ -78,10 +84,15 @@ def scratch_database():
 
 def manage(url, *args):
     """manage.py as the release step runs it: a process of its own, on the given database."""
-    env = {"DATABASE_URL": url, "BETTER_AUTH_URL": "http://127.0.0.1:3000", "PATH": "/usr/bin:/bin",
-           "DJANGO_SECRET_KEY": "tests-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True,
-                          text=True, timeout=300)
+    env = {
+        "DATABASE_URL": url,
+        "BETTER_AUTH_URL": "http://127.0.0.1:3000",
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SECRET_KEY": "tests-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def sql(url, statement, params=()):
@@ -97,8 +108,12 @@ def migrated_to(url, migration, tasks=0):
     if migration != "0001":
         columns, values = columns + ", tags, tag_keys", values + ", '[]', '{}'"
     if tasks:
-        sql(url, f"INSERT INTO tasks_task ({columns}) SELECT 'user-' || (g %% 3), 'task ' || g, {values} "
-                 "FROM generate_series(1, %s) g", [tasks])
+        sql(
+            url,
+            f"INSERT INTO tasks_task ({columns}) SELECT 'user-' || (g %% 3), 'task ' || g, {values} "
+            "FROM generate_series(1, %s) g",
+            [tasks],
+        )
     return url
 
 
@@ -107,8 +122,13 @@ def applied(url):
 
 
 def indexes(url):
-    return dict(sql(url, "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                         "WHERE i.indrelid = 'tasks_task'::regclass"))
+    return dict(
+        sql(
+            url,
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = 'tasks_task'::regclass",
+        )
+    )
 
 
 def test_an_interrupted_concurrent_index_build_is_repaired_by_the_next_run(scratch_database):
@@ -166,8 +186,10 @@ def test_the_release_step_gives_up_on_a_lock_instead_of_stalling_traffic(scratch
     assert "attempt 1 of 2: canceling statement due to lock timeout; retrying in 0.1 s" in result.stderr
     assert "CommandError: a lock was not granted within 200ms in 2 attempts" in result.stderr
     assert applied(url) == ["0001_initial"]
-    assert "priority" not in [name for (name,) in sql(url, "SELECT column_name FROM information_schema.columns "
-                                                            "WHERE table_name = 'tasks_task'")]
+    assert "priority" not in [
+        name
+        for (name,) in sql(url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'tasks_task'")
+    ]
 
 
 def release_after_a_wait(url, reader):

@@ -1,4 +1,5 @@
 """Keyset pages: the body stays an array, the next page is in `Link`."""
+
 import re
 from datetime import timedelta
 
@@ -32,7 +33,6 @@ def walk(user_client, url):
         pages += 1
         url = next_url(response)
     return seen, pages
-
 
 
 def make_tasks(count, user_id=USER, same_created_at=False):

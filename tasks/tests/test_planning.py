@@ -1,4 +1,5 @@
 """Priority, due dates and tags; finding, ordering and paging with them; stats."""
+
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -11,7 +12,6 @@ pytestmark = pytest.mark.django_db
 USER = "user-a"
 LINK_NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
 NOW = datetime.now(timezone.utc)
-
 
 
 def titles(response):
@@ -29,6 +29,7 @@ def walk(user_client, url):
 
 
 # --- fields ---------------------------------------------------------------------------------
+
 
 def test_new_fields_have_defaults(user_client):
     body = user_client.post("/api/tasks", {"title": "t"}, format="json").json()
@@ -71,7 +72,9 @@ def test_due_at_without_offset_or_invalid_is_400(user_client, value):
 
 
 def test_tags_are_trimmed_deduplicated_ignoring_case_and_kept_in_order(user_client):
-    body = user_client.post("/api/tasks", {"title": "t", "tags": [" Work ", "home", "work", "HOME", "Zeta"]}, format="json").json()
+    body = user_client.post(
+        "/api/tasks", {"title": "t", "tags": [" Work ", "home", "work", "HOME", "Zeta"]}, format="json"
+    ).json()
     assert body["tags"] == ["Work", "home", "Zeta"]
     assert Task.objects.get().tag_keys == {"work": True, "home": True, "zeta": True}
 
@@ -109,12 +112,20 @@ def test_core_contract_requests_still_work_unchanged(user_client):
 
 # --- filters --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def planned(make_task):
     """A small, varied set of tasks of USER, and one of someone else that must never appear."""
     make_task(USER, title="report", priority=Priority.HIGH, due_at=NOW - timedelta(days=1), tags=["Work"])
     make_task(USER, title="groceries", priority=Priority.LOW, due_at=NOW + timedelta(days=1), tags=["home", "shop"])
-    make_task(USER, title="taxes", priority=Priority.HIGH, due_at=NOW - timedelta(days=3), completed=True, tags=["home", "work"])
+    make_task(
+        USER,
+        title="taxes",
+        priority=Priority.HIGH,
+        due_at=NOW - timedelta(days=3),
+        completed=True,
+        tags=["home", "work"],
+    )
     make_task(USER, title="100% done_ish", description="literal % and _", priority=Priority.MEDIUM)
     make_task("user-b", title="report of b", priority=Priority.HIGH, due_at=NOW - timedelta(days=1), tags=["work"])
 
@@ -189,9 +200,16 @@ def test_unknown_ordering_names_the_allowed_fields(user_client):
 
 # --- ordering -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def ordered(make_task):
-    specs = [("a", Priority.LOW, 3), ("b", Priority.HIGH, None), ("c", Priority.MEDIUM, 1), ("d", Priority.HIGH, 2), ("e", Priority.LOW, None)]
+    specs = [
+        ("a", Priority.LOW, 3),
+        ("b", Priority.HIGH, None),
+        ("c", Priority.MEDIUM, 1),
+        ("d", Priority.HIGH, 2),
+        ("e", Priority.LOW, None),
+    ]
     for title, priority, due_in_days in specs:
         due = NOW + timedelta(days=due_in_days) if due_in_days is not None else None
         make_task(USER, title=title, priority=priority, due_at=due)
@@ -216,7 +234,9 @@ def test_ordering_alone_and_combined(user_client, ordered, ordering, expected):
     assert titles(user_client.get(f"/api/tasks?ordering={ordering}")) == expected
 
 
-@pytest.mark.parametrize("ordering", ["title", "-due_at", "due_at", "-priority,due_at", "priority,-title", "updated_at"])
+@pytest.mark.parametrize(
+    "ordering", ["title", "-due_at", "due_at", "-priority,due_at", "priority,-title", "updated_at"]
+)
 @pytest.mark.parametrize("limit", [1, 2, 3])
 def test_paging_visits_each_match_once_in_every_ordering(user_client, ordered, ordering, limit):
     everything = titles(user_client.get(f"/api/tasks?ordering={ordering}"))
@@ -225,7 +245,9 @@ def test_paging_visits_each_match_once_in_every_ordering(user_client, ordered, o
 
 def test_paging_works_with_filters_and_ordering_together(user_client, make_task):
     for i in range(30):
-        make_task(USER, title=f"t{i:02d}", priority=Priority.HIGH if i % 3 else Priority.LOW, tags=["work"] if i % 2 else [])
+        make_task(
+            USER, title=f"t{i:02d}", priority=Priority.HIGH if i % 3 else Priority.LOW, tags=["work"] if i % 2 else []
+        )
     query = "priority=high&tag=work&ordering=-priority,title"
     everything = titles(user_client.get(f"/api/tasks?{query}"))
     assert len(everything) == 10
@@ -258,6 +280,7 @@ def test_tasks_created_while_paging_by_priority_never_repeat_or_shift(user_clien
 
 # --- stats ----------------------------------------------------------------------------------
 
+
 def test_stats_count_the_callers_tasks_only(user_client, planned, django_assert_max_num_queries):
     user_client.get("/api/tasks")  # warm the key cache
     with django_assert_max_num_queries(2):
@@ -277,8 +300,13 @@ def test_stats_count_the_callers_tasks_only(user_client, planned, django_assert_
 def test_stats_on_the_user_path_and_for_no_tasks(auth_client):
     response = auth_client("nobody").get("/api/nobody/tasks/stats/")
     assert response.json() == {
-        "total": 0, "completed": 0, "pending": 0, "overdue": 0,
-        "by_priority": {"low": 0, "medium": 0, "high": 0}, "tags": [], "tags_total": 0,
+        "total": 0,
+        "completed": 0,
+        "pending": 0,
+        "overdue": 0,
+        "by_priority": {"low": 0, "medium": 0, "high": 0},
+        "tags": [],
+        "tags_total": 0,
     }
     assert auth_client("nobody").get(f"/api/{USER}/tasks/stats").status_code == 403
 

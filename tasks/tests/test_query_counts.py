@@ -1,4 +1,5 @@
 """Database queries per request, through the real token path (which itself makes none)."""
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -68,4 +69,3 @@ def test_delete_costs_at_most_two_queries(warm_client, task, django_assert_max_n
     with django_assert_max_num_queries(2):
         response = warm_client.delete(f"/api/tasks/{task.id}")
     assert response.status_code == 204
-

@@ -1,4 +1,5 @@
 """The per-user task quota: 409 `task_quota_exceeded` past API_MAX_TASKS_PER_USER, checked inside the INSERT."""
+
 import json
 import logging
 import runpy
@@ -56,9 +57,17 @@ def test_a_refused_idempotent_create_does_not_use_its_key_up(user_client, quota_
 
 
 def test_created_task_is_complete_in_the_answer_and_the_database(user_client, quota_of_3):
-    body = user_client.post("/api/tasks", {"title": "Buy milk", "tags": ["Home"], "priority": "high"}, format="json").json()
+    body = user_client.post(
+        "/api/tasks", {"title": "Buy milk", "tags": ["Home"], "priority": "high"}, format="json"
+    ).json()
     task = Task.objects.get(pk=body["id"])
-    assert (task.title, task.tags, task.tag_keys, task.priority, task.version) == ("Buy milk", ["Home"], {"home": True}, 3, 1)
+    assert (task.title, task.tags, task.tag_keys, task.priority, task.version) == (
+        "Buy milk",
+        ["Home"],
+        {"home": True},
+        3,
+        1,
+    )
     assert body["created_at"] and body["version"] == 1 and body["user_id"] == USER
 
 
@@ -118,12 +127,16 @@ def test_parallel_creates_at_the_boundary_exceed_the_quota_by_less_than_the_requ
     for number in range(quota - 2):
         make_task(USER, title=f"t{number}")
     env = {
-        "DATABASE_URL": database_url(), "BETTER_AUTH_URL": jwks_server.origin,
-        "API_USER_THROTTLE_RATE": "off", "API_MAX_TASKS_PER_USER": str(quota),
+        "DATABASE_URL": database_url(),
+        "BETTER_AUTH_URL": jwks_server.origin,
+        "API_USER_THROTTLE_RATE": "off",
+        "API_MAX_TASKS_PER_USER": str(quota),
     }
     token = make_token(USER)
     with Gunicorn(env, workers=workers, threads=threads) as server, ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda i: call("POST", f"{server.url}/api/tasks", token=token, body={"title": f"p{i}"}), range(40)))
+        results = list(
+            pool.map(lambda i: call("POST", f"{server.url}/api/tasks", token=token, body={"title": f"p{i}"}), range(40))
+        )
     statuses = [status for status, _, _ in results]
     assert set(statuses) == {201, 409}
     stored = Task.objects.filter(user_id=USER).count()

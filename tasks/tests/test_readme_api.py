@@ -1,4 +1,5 @@
 """The README's API table and the OpenAPI document say the same: paths, methods, operations, statuses."""
+
 import re
 
 import pytest

@@ -4,6 +4,7 @@ The live tests build a primary and a streaming standby of their own on loopback 
 `pg_basebackup -R`, a second server), serve taskapi from two gunicorn instances sharing Redis,
 and pause the standby's replay (`pg_wal_replay_pause()`) so that it lags by as much as they like.
 """
+
 import json
 import os
 import shutil
@@ -95,8 +96,12 @@ def manage_check(**env):
         if env.get(name) is None:
             variables.pop(name, None)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=PROJECT_DIR, env=variables,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", "check"],
+        cwd=PROJECT_DIR,
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -107,8 +112,10 @@ def test_a_replica_needs_a_postgresql_primary():
 
 
 def test_a_replica_without_redis_is_warned_about():
-    replica_of = {"DATABASE_URL": "postgres://postgres@127.0.0.1:1/primary",
-                  "DATABASE_REPLICA_URL": "postgres://postgres@127.0.0.1:1/replica"}
+    replica_of = {
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/primary",
+        "DATABASE_REPLICA_URL": "postgres://postgres@127.0.0.1:1/replica",
+    }
     assert "tasks.W020" in manage_check(**replica_of).stderr
     assert "tasks.W020" not in manage_check(**replica_of, REDIS_URL=REDIS_URL).stderr
 
@@ -123,8 +130,18 @@ class Standby(Cluster):
         if os.geteuid() == 0:
             shutil.chown(self.data_dir, "postgres", "postgres")
         self.run(
-            "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-            "-D", self.data_dir, "-R", "--checkpoint=fast", "--no-sync",
+            "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            self.data_dir,
+            "-R",
+            "--checkpoint=fast",
+            "--no-sync",
         )
         self.start()
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
@@ -219,7 +236,11 @@ def import_tasks(app_env, user_id, *titles):
 def manage(*args, env):
     subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=PROJECT_DIR, env={**os.environ, **env}, check=True, capture_output=True, timeout=120,
+        cwd=PROJECT_DIR,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 
@@ -240,8 +261,9 @@ def test_every_read_after_a_write_shows_it_while_the_replica_lags(instances, lag
         status, _, seen = call("GET", f"{reader.url}/api/tasks/{task['id']}", token=token)
         assert (status, seen["title"]) == (200, f"t{n}")
         assert f"t{n}" in titles(reader, token)
-        status, _, renamed = call("PATCH", f"{reader.url}/api/tasks/{task['id']}", token=token,
-                                  body={"title": f"renamed{n}"})
+        status, _, renamed = call(
+            "PATCH", f"{reader.url}/api/tasks/{task['id']}", token=token, body={"title": f"renamed{n}"}
+        )
         assert status == 200
         assert call("GET", f"{writer.url}/api/tasks/{task['id']}", token=token)[2]["title"] == f"renamed{n}"
         assert call("GET", f"{writer.url}/api/tasks/stats", token=token)[2]["total"] == n + 1
@@ -301,8 +323,9 @@ def test_reads_fall_back_to_the_primary_when_the_replica_is_down(instances, app_
     try:
         import_tasks(app_env, user_id, "on the primary only")
         time.sleep(COOLDOWN + 0.5)
-        assert wait_for(lambda: all(titles(i, token) == {"written while the replica is down"} for i in instances),
-                        timeout=10)
+        assert wait_for(
+            lambda: all(titles(i, token) == {"written while the replica is down"} for i in instances), timeout=10
+        )
     finally:
         standby.catch_up(primary)
 

@@ -1,4 +1,5 @@
 """The OpenAPI document and Swagger UI, served without a token."""
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,11 @@ def test_operation_ids_name_the_action_and_the_alias_shape_is_marked(schema):
 
 
 def test_every_error_answer_has_the_one_error_shape(schema):
-    shapes = {"#/components/schemas/Error", "#/components/schemas/ValidationError", "#/components/schemas/PreconditionFailed"}
+    shapes = {
+        "#/components/schemas/Error",
+        "#/components/schemas/ValidationError",
+        "#/components/schemas/PreconditionFailed",
+    }
     for path, method, operation in operations(schema):
         if not path.startswith("/api/"):
             continue
@@ -129,7 +134,11 @@ def test_headers_the_flows_depend_on_are_documented(schema):
 
 
 def test_operations_that_read_no_body_document_no_413_or_415(schema):
-    for path, method in [("/api/tasks/{id}/complete/", "patch"), ("/api/tasks/{id}/", "delete"), ("/api/tasks/", "get")]:
+    for path, method in [
+        ("/api/tasks/{id}/complete/", "patch"),
+        ("/api/tasks/{id}/", "delete"),
+        ("/api/tasks/", "get"),
+    ]:
         assert not {"413", "415"} & set(schema["paths"][path][method]["responses"])
 
 

@@ -4,6 +4,7 @@ Every check (`schemathesis.toml`: status codes, content types, response headers 
 negative data rejected, positive data accepted, ...) in every phase, stateful included, with
 a fixed seed and bounded examples, so CI runs the same cases every time.
 """
+
 import logging
 import os
 import re
@@ -18,11 +19,27 @@ logger = logging.getLogger(__name__)
 
 def run_schemathesis(url, token, report):
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(PROJECT_DIR / "schemathesis.toml"),
-        "run", f"{url}/api/schema/",
-        "--report", "junit", "--report-junit-path", str(report), "--no-color",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(PROJECT_DIR / "schemathesis.toml"),
+        "run",
+        f"{url}/api/schema/",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report),
+        "--no-color",
     ]
-    return subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1200, env={**os.environ, "TASKAPI_FUZZ_TOKEN": token})
+    return subprocess.run(
+        command,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**os.environ, "TASKAPI_FUZZ_TOKEN": token},
+    )
 
 
 def test_the_api_passes_every_schemathesis_check_in_every_phase(live_api, make_token, tmp_path):

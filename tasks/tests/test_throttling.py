@@ -1,4 +1,5 @@
 """Per-user rate limiting: 429 with Retry-After, shared across workers through Redis."""
+
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -124,9 +125,7 @@ def test_health_is_never_throttled(api_client, limited, path):
 
 
 def test_anonymous_requests_are_counted_per_trusted_address_not_per_forwarded_header(api_client, limited):
-    statuses = [
-        api_client.get("/api/schema/", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(4)
-    ]
+    statuses = [api_client.get("/api/schema/", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code for i in range(4)]
     assert statuses == [200, 200, 200, 429]
 
 

@@ -1,4 +1,5 @@
 """The HTTP contract: every route, under both prefixes, with and without a trailing slash."""
+
 import json
 from datetime import datetime
 
@@ -23,7 +24,6 @@ def prefix(request):
 @pytest.fixture(params=SLASHES, ids=["no-slash", "slash"])
 def slash(request):
     return request.param
-
 
 
 def parse_utc(value):
@@ -245,8 +245,13 @@ def test_hand_built_task_json_is_what_drfs_fields_produce(make_task):
 
     tasks = [
         make_task(USER, title="plain"),
-        make_task(USER, title="planned", priority=Priority.HIGH, tags=["A", "b"],
-                  due_at=datetime(2026, 12, 1, 23, 59, 59, tzinfo=tz.utc)),
+        make_task(
+            USER,
+            title="planned",
+            priority=Priority.HIGH,
+            tags=["A", "b"],
+            due_at=datetime(2026, 12, 1, 23, 59, 59, tzinfo=tz.utc),
+        ),
         make_task(USER, title="exact second", due_at=datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=tz.utc)),
     ]
     for task in tasks:

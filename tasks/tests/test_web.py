@@ -3,6 +3,7 @@
 The flood tests start the real thing, as the Procfile does: nginx on a free loopback port,
 gunicorn with gunicorn.conf.py behind it on a unix socket, DEBUG off, PostgreSQL.
 """
+
 import json
 import logging
 import os
@@ -37,7 +38,9 @@ logger = logging.getLogger(__name__)
 # Half a request line and headers, then silence (slowloris).
 HALF_HEADERS = b"GET /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 # Whole headers announcing a body, then part of the body and silence.
-HALF_BODY = b'POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"ti'
+HALF_BODY = (
+    b'POST /api/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"ti'
+)
 # What the other clients do meanwhile.
 READS_AND_WRITES = [("GET", "/api/tasks?limit=20", None)] * 3 + [("POST", "/api/tasks", {"title": "during the flood"})]
 
@@ -118,8 +121,13 @@ def test_the_proxied_topology_serves_everyone_during_a_flood_of_100_half_open_co
     assert statuses <= {200, 201}, statuses
     assert len(latencies) >= 20
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-    logger.info("web: 100 half-open connections held; %d requests, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-                len(latencies), p50 * 1000, p99 * 1000, max(latencies) * 1000)
+    logger.info(
+        "web: 100 half-open connections held; %d requests, p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+        len(latencies),
+        p50 * 1000,
+        p99 * 1000,
+        max(latencies) * 1000,
+    )
     assert p99 < 1.0
 
 
@@ -168,7 +176,8 @@ class Nginx:
         config.write_text(render_nginx_config(values))
         self.process = subprocess.Popen(
             [nginx_binary(os.environ), "-e", "stderr", "-p", str(self.runtime_dir), "-c", str(config)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -199,14 +208,16 @@ class EchoHandler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        answer = json.dumps({
-            "x-forwarded-for": self.headers.get("X-Forwarded-For"),
-            "x-forwarded-proto": self.headers.get("X-Forwarded-Proto"),
-            "host": self.headers.get("Host"),
-            "content-length": self.headers.get("Content-Length"),
-            "transfer-encoding": self.headers.get("Transfer-Encoding"),
-            "body-length": len(body),
-        }).encode()
+        answer = json.dumps(
+            {
+                "x-forwarded-for": self.headers.get("X-Forwarded-For"),
+                "x-forwarded-proto": self.headers.get("X-Forwarded-Proto"),
+                "host": self.headers.get("Host"),
+                "content-length": self.headers.get("Content-Length"),
+                "transfer-encoding": self.headers.get("Transfer-Encoding"),
+                "body-length": len(body),
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -250,14 +261,32 @@ LIMIT = 256 * 1024
 
 NGINX_REFUSALS = [
     pytest.param(b"NOT AN HTTP REQUEST\r\n\r\n", 400, "bad_request", id="garbage-request-line"),
-    pytest.param(b"GET /api/tasks HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", 400, "bad_request", id="bad-header-line"),
-    pytest.param(b"GET /api/tasks HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", 400, "bad_request",
-                 id="header-too-large"),
-    pytest.param(b"GET /api/tasks?" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long", id="uri-too-long"),
-    pytest.param(b"POST /api/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (LIMIT + 1), 413,
-                 "request_too_large", id="declared-body-too-large"),
-    pytest.param(b"POST /api/tasks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (LIMIT + 1)
-                 + b"a" * (LIMIT + 1) + b"\r\n0\r\n\r\n", 413, "request_too_large", id="chunked-body-too-large"),
+    pytest.param(
+        b"GET /api/tasks HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", 400, "bad_request", id="bad-header-line"
+    ),
+    pytest.param(
+        b"GET /api/tasks HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n",
+        400,
+        "bad_request",
+        id="header-too-large",
+    ),
+    pytest.param(
+        b"GET /api/tasks?" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long", id="uri-too-long"
+    ),
+    pytest.param(
+        b"POST /api/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (LIMIT + 1),
+        413,
+        "request_too_large",
+        id="declared-body-too-large",
+    ),
+    pytest.param(
+        b"POST /api/tasks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (LIMIT + 1)
+        + b"a" * (LIMIT + 1)
+        + b"\r\n0\r\n\r\n",
+        413,
+        "request_too_large",
+        id="chunked-body-too-large",
+    ),
 ]
 
 
@@ -281,8 +310,10 @@ def test_body_of_exactly_the_limit_is_passed_on_whole(echo_nginx):
 
 
 def test_the_upstream_gets_whole_bodies_and_the_proxy_headers(echo_nginx):
-    request = (b"POST /api/tasks HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n"
-               b"X-Forwarded-For: 203.0.113.9\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    request = (
+        b"POST /api/tasks HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n"
+        b"X-Forwarded-For: 203.0.113.9\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    )
     status, _, body = echo_nginx.raw(request)
     seen = json.loads(body)
     assert status == 200
@@ -295,8 +326,10 @@ def test_the_upstream_gets_whole_bodies_and_the_proxy_headers(echo_nginx):
 
 
 def test_a_tls_routers_forwarded_proto_is_kept(echo_nginx):
-    request = (b"POST /api/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Forwarded-Proto: https\r\n"
-               b"Content-Length: 0\r\n\r\n")
+    request = (
+        b"POST /api/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Forwarded-Proto: https\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
     assert json.loads(echo_nginx.raw(request)[2])["x-forwarded-proto"] == "https"
 
 
@@ -307,7 +340,10 @@ def test_an_unreachable_gunicorn_is_a_json_503(upstream_dir):
     finally:
         nginx.stop()
     assert status == 503 and "Retry-After: 5" in head
-    assert json.loads(body) == {"detail": "The service is unavailable; try again shortly.", "code": "service_unavailable"}
+    assert json.loads(body) == {
+        "detail": "The service is unavailable; try again shortly.",
+        "code": "service_unavailable",
+    }
 
 
 def test_a_gunicorn_that_does_not_answer_is_a_json_504(upstream_dir):

@@ -1,4 +1,5 @@
 """`manage.py auth_status`: how this deploy verifies tokens, and the keys it can fetch."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from tasks.auth_config import AuthConfig
@@ -51,5 +52,9 @@ class Command(BaseCommand):
             raise CommandError(f"cannot fetch the keys from {config.jwks_url}: {jwks.last_error}")
         self.stdout.write(f"keys ({len(keys)}, fetched from {config.jwks_url}):")
         for key in keys.values():
-            unusable = "" if key.algorithm_name in config.algorithms else " (alg not in BETTER_AUTH_JWT_ALGORITHMS: never accepted)"
+            unusable = (
+                ""
+                if key.algorithm_name in config.algorithms
+                else " (alg not in BETTER_AUTH_JWT_ALGORITHMS: never accepted)"
+            )
             self.stdout.write(f"  {describe_key(key)}{unusable}")

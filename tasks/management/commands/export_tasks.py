@@ -1,4 +1,5 @@
 """`manage.py export_tasks`: every task (or one user's) as JSON Lines or CSV, streamed."""
+
 import os
 import signal
 import sys
@@ -22,7 +23,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--user", metavar="ID", help="only this user's tasks")
         parser.add_argument(
-            "--format", dest="file_format", choices=FORMATS, help="default: from the --output name (.csv, .jsonl), else json"
+            "--format",
+            dest="file_format",
+            choices=FORMATS,
+            help="default: from the --output name (.csv, .jsonl), else json",
         )
         parser.add_argument("--output", metavar="FILE", help="write here instead of stdout")
 

@@ -6,6 +6,7 @@ file (now when absent): each person's list is ordered by `created_at`, so a rest
 between databases leaves it in the order they knew. See tasks/task_import.py for when a task
 counts as already there.
 """
+
 import io
 import os
 import sys

@@ -1,4 +1,5 @@
 """`manage.py mint_dev_token`: an HS256 token this API accepts, for local development only."""
+
 import time
 
 import jwt
@@ -21,7 +22,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("user_id", metavar="USER_ID", help="becomes the token's sub")
-        parser.add_argument("--ttl", type=int, default=DEFAULT_TTL, metavar="SECONDS", help=f"lifetime (default {DEFAULT_TTL})")
+        parser.add_argument(
+            "--ttl", type=int, default=DEFAULT_TTL, metavar="SECONDS", help=f"lifetime (default {DEFAULT_TTL})"
+        )
 
     def handle(self, *args, user_id, ttl, **options):
         config = AuthConfig.from_settings()

@@ -1,4 +1,5 @@
 """`manage.py purge_idempotency_keys`: delete Idempotency-Key records older than 24 hours."""
+
 from django.core.management.base import BaseCommand
 
 from tasks.models import IdempotencyKey

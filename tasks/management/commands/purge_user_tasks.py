@@ -1,4 +1,5 @@
 """`manage.py purge_user_tasks`: delete every task of one user, as account deletion requires."""
+
 import sys
 
 from django.core.management.base import BaseCommand, CommandError

@@ -1,4 +1,5 @@
 """`manage.py task_stats`: how many tasks, whose, and the oldest still open; a few aggregate queries."""
+
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Q
 

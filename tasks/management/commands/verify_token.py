@@ -1,4 +1,5 @@
 """`manage.py verify_token`: would the API accept this token, and if not, exactly why?"""
+
 import json
 import sys
 import time
@@ -33,13 +34,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "token", nargs="?", default="-", metavar="TOKEN",
+            "token",
+            nargs="?",
+            default="-",
+            metavar="TOKEN",
             help="the JWT (a leading 'Bearer ' is ignored); '-' or nothing reads it from stdin, "
             "which keeps it out of the shell history",
         )
 
     def handle(self, *args, token, **options):
-        problems = "; ".join(f"{message} ({check_id})" for check_id, message, _ in AuthConfig.from_settings().problems())
+        problems = "; ".join(
+            f"{message} ({check_id})" for check_id, message, _ in AuthConfig.from_settings().problems()
+        )
         if problems:
             raise CommandError(f"no verdict: the configuration cannot verify tokens: {problems}", returncode=NO_VERDICT)
         token = self.read_token(token, options.get("stdin", sys.stdin))

@@ -136,8 +136,9 @@ def target_lines(measurements, plans, soak_readings):
         "",
         markdown_table(["target", "measured", "verdict"], rows),
         "",
-        "Queries per request (list 1, retrieve 1, create 1, update 2, toggle and delete at most 2) are",
-        "asserted by `tasks/tests/test_query_counts.py` in the normal suite.",
+        "Database round trips per request (list, deep page, retrieve and create 1; update, toggle and",
+        "delete 2, the floor's counts) are asserted by `tasks/tests/test_round_trips.py` in the normal",
+        "suite, counted on the wire by the same proxy as the remote-database runs.",
         "",
     ]
 

@@ -1,5 +1,6 @@
 """The task's JSON shape and the rules a client's input must meet."""
 
+import copy
 import re
 from datetime import datetime, time, timezone
 
@@ -197,6 +198,18 @@ class TaskSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "user_id", "version", "created_at", "updated_at"]
+
+    def get_fields(self):
+        """ModelSerializer's fields, worked out from the model once per process, copied for each serializer.
+
+        DRF rebuilds them from the model on every instance (every create and update); each
+        serializer still gets its own copies, as DRF gives it its own declared fields.
+        """
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built
+        return copy.deepcopy(built)
 
     def create(self, validated_data):
         task = Task.objects.create_within_quota(settings.API_MAX_TASKS_PER_USER, **validated_data)

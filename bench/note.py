@@ -78,7 +78,8 @@ REMOTE_EXPLAINED = [
     "`bench/pgproxy.py`, a TCP proxy on 127.0.0.1 that holds every chunk for the delay in each",
     "direction and counts round trips (turns of the conversation: the client sends after the server",
     "has spoken), the count in `round trips/req`. Here a request's latency is mostly its round",
-    "trips, so one extra is visible at once. The delay is a floor: the proxy's sleeps overshoot a",
+    "trips, so one extra is visible at once; wrk keeps one connection per worker, so that no request",
+    "queues behind another and p50 is what one request costs. The delay is a floor: the proxy's sleeps overshoot a",
     "little on a busy machine (see `proxy calibration` above), the same for both apps.",
     "",
 ]

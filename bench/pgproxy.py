@@ -68,6 +68,10 @@ class DelayingProxy:
 
     def close(self):
         self.running = False
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         for conversation in self.connections:
             conversation.close()
@@ -95,11 +99,14 @@ class Conversation:
         self.server_spoke = not from_client
 
     def close(self):
+        # shutdown() first: close() alone neither wakes the other pipe's thread blocked in recv()
+        # nor lets the socket go, and PostgreSQL would keep the session open.
         for each in self.sockets:
             try:
-                each.close()
+                each.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            each.close()
 
 
 class Pipe:

@@ -57,6 +57,12 @@ class Mode:
     name: str
     delay_ms: float
     description: str
+    # wrk's connections, when not --connections: as many as the app has workers, so that a request
+    # never waits behind another and p50 is a request's own latency.
+    one_per_worker: bool = False
+
+    def connections(self, options):
+        return options.workers * options.worker_threads if self.one_per_worker else options.connections
 
     def proxy(self, database_url):
         """A proxy to PostgreSQL with this mode's delay, which counts round trips; None on loopback."""
@@ -98,14 +104,15 @@ class Run:
     first_task_id: int
     deep_position: int
 
-    def wrk(self, server, script, env, seconds):
+    def wrk(self, server, script, env, seconds, connections=None):
+        connections = connections or self.options.connections
         return run_wrk(
             server.url,
             script,
             env,
             seconds=seconds,
-            threads=self.options.threads,
-            connections=self.options.connections,
+            threads=min(self.options.threads, connections),
+            connections=connections,
         )
 
     def gunicorn(self, app):
@@ -139,9 +146,10 @@ def measure_app(run, app, scenario, mode):
     with run.gunicorn(app) as server:
         env, setup_requests = scenario_env(run, app, scenario, server)
         warm_env, measured_env = split_pool(env, pool, options.delete_pool)
-        warm = run.wrk(server, scenario.script, warm_env, options.warmup_seconds)
+        connections = mode.connections(options)
+        warm = run.wrk(server, scenario.script, warm_env, options.warmup_seconds, connections)
         cpu_before = server.worker_cpu_seconds()
-        result = run.wrk(server, scenario.script, measured_env, options.seconds)
+        result = run.wrk(server, scenario.script, measured_env, options.seconds, connections)
         cpu_ms = 1000 * (server.worker_cpu_seconds() - cpu_before)
         rss = server.worker_rss_bytes()
         if not result.requests:

@@ -157,6 +157,9 @@ class BenchSession:
         return {
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "python -m bench.run " + " ".join(options.non_default_flags()),
+            "scope": "a reduced run (the flags above differ from the defaults): figures are not those of a full run"
+            if [flag for flag in options.non_default_flags() if not flag.startswith("--database-url")]
+            else "the full default run",
             "seed": f"{options.users:,} users x {options.tasks_per_user} tasks, one user with {options.big_user_tasks:,} "
             f"tasks, {options.total_rows:,} rows in all; deep page at position {self.run.deep_position:,}",
             "load": f"wrk, {options.threads} threads, {options.connections} connections, {options.seconds} s per scenario "

@@ -34,7 +34,8 @@ class Options:
     scenarios: str = option("all", "comma list of scenarios (default: all)")
     noauth_scenarios: str = option("list,retrieve", "also run these with authentication off")
     remote_delay_ms: float = option(
-        1.0, "run the scenarios again with PostgreSQL this far away each way (bench/pgproxy.py); 0 skips it")
+        1.0, "run the scenarios again with PostgreSQL this far away each way (bench/pgproxy.py); 0 skips it"
+    )
     docs_dir: Path = option(DOCS_DIR, "where performance.md and .png go")
 
     def non_default_flags(self):

@@ -16,6 +16,7 @@ every chunk with when it may leave, and (with a delay) a writer thread, which ho
         ...
         proxy.round_trips
 """
+
 import queue
 import socket
 import threading

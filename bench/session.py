@@ -66,8 +66,10 @@ class BenchSession:
         delay = self.options.remote_delay_ms
         if not delay:
             return [LOOPBACK]
-        description = (f"PostgreSQL {delay:g} ms away each way (bench/pgproxy.py); wrk with one connection per "
-                       "worker, so that p50 is a request's own latency, not time queued behind others")
+        description = (
+            f"PostgreSQL {delay:g} ms away each way (bench/pgproxy.py); wrk with one connection per "
+            "worker, so that p50 is a request's own latency, not time queued behind others"
+        )
         return [LOOPBACK, Mode("remote", delay, description, one_per_worker=True)]
 
     def apps(self, scenario, mode=LOOPBACK):

@@ -5,6 +5,7 @@ conversation with PostgreSQL, whoever asked for it (the ORM, a connection check 
 `BEGIN`). Each route is held to what the framework-free floor (bench/floor_app.py) spends:
 a read or a create in one, an update, toggle or delete in two.
 """
+
 import urllib.parse
 
 import pytest

@@ -19,12 +19,13 @@ from pathlib import Path
 
 from tasks.tests.fleet import Balancer
 
+from .issuer import TokenIssuer
 from .load import run_wrk
 from .paths import PROJECT_DIR
 from .run import TOKEN_LIFETIME, ensure_tools
 from .scenarios import SCENARIOS, base_env
 from .seed import REGULAR_USER, SeedPlan, migrate, recreate_database, seed
-from .servers import App, Gunicorn, TokenIssuer
+from .servers import App, Gunicorn
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskapi_bench_instances"
 

@@ -57,6 +57,23 @@ def run_wrk(url, script, env, *, seconds, threads, connections):
     raise RuntimeError(f"wrk printed no result: {completed.stdout}{completed.stderr}")
 
 
+def median_round_trip_ms(database_url, queries=200):
+    """The median time of a `SELECT 1` on one open connection: what one round trip costs there."""
+    connection = psycopg2.connect(database_url)
+    connection.autocommit = True
+    timings = []
+    try:
+        with connection.cursor() as cursor:
+            for _ in range(queries):
+                started = time.perf_counter()
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+                timings.append(time.perf_counter() - started)
+    finally:
+        connection.close()
+    return 1000 * sorted(timings)[len(timings) // 2]
+
+
 def committed_transactions(database_url):
     """Transactions the benchmark database has finished, once no session on it is left open.
 

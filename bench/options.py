@@ -33,6 +33,9 @@ class Options:
     worker_threads: int = option(1, "threads per worker; 1 = the Procfile's sync worker")
     scenarios: str = option("all", "comma list of scenarios (default: all)")
     noauth_scenarios: str = option("list,retrieve", "also run these with authentication off")
+    remote_delay_ms: float = option(
+        1.0, "run the scenarios again with PostgreSQL this far away each way (bench/pgproxy.py); 0 skips it"
+    )
     docs_dir: Path = option(DOCS_DIR, "where performance.md and .png go")
 
     def non_default_flags(self):

@@ -25,11 +25,14 @@ HEADERS = [
     "CPU ms/req",
     "CPU vs floor",
     "worker RSS MB",
+    "round trips/req",
 ]
 # The service's targets beyond each scenario's share of the floor's req/s (Scenario.floor_share_target).
 AUTH_COST_TARGET = 0.05
 DEEP_PAGE_TOLERANCE = 0.20
 RSS_GROWTH_TARGET = 0.10
+# With PostgreSQL a network hop away, the service's median latency against the floor's (issue 13).
+REMOTE_P50_TARGET = 1.25
 
 
 def by_key(measurements):
@@ -83,6 +86,7 @@ def table_rows(measurements):
                 f"{m.worker_cpu_ms_per_request:.2f}",
                 "-" if cpu_share is None else f"{cpu_share:.0%}",
                 f"{max(m.worker_rss_bytes, default=0) / 2**20:.0f}",
+                "-" if m.round_trips_per_request is None else f"{m.round_trips_per_request:.2f}",
             ]
         )
     return rows
@@ -128,6 +132,34 @@ def target_rows(measurements, plans, soak_readings):
         later = soak_readings[-1] / soak_readings[1] - 1
         figure = f"{growth:+.1%} ({later:+.1%} after the first tenth)"
         rows.append(("worker RSS growth over the soak at most 10 %", figure, growth <= RSS_GROWTH_TARGET))
+    return rows
+
+
+def remote_target_rows(measurements):
+    """(target, figure, verdict) per scenario of a remote-database run: median latency and round trips."""
+    found = by_key(measurements)
+    rows = []
+    for scenario in dict.fromkeys(m.scenario for m in measurements):
+        floor, service = found.get((FLOOR, scenario)), found.get((SERVICE, scenario))
+        if floor is None or service is None:
+            continue
+        ratio = service.wrk.p50_us / floor.wrk.p50_us
+        rows.append(
+            (
+                f"{scenario}: p50 within {REMOTE_P50_TARGET}x the floor's",
+                f"{ratio:.2f}x ({service.wrk.p50_us / 1000:.1f} vs {floor.wrk.p50_us / 1000:.1f} ms)",
+                ratio <= REMOTE_P50_TARGET,
+            )
+        )
+        # A few turns per connection (start-up, statement_timeout) are spread over thousands of requests.
+        extra = service.round_trips_per_request - floor.round_trips_per_request
+        rows.append(
+            (
+                f"{scenario}: no more database round trips per request than the floor",
+                f"{service.round_trips_per_request:.2f} vs {floor.round_trips_per_request:.2f}",
+                extra < 0.05,
+            )
+        )
     return rows
 
 

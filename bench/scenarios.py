@@ -1,5 +1,6 @@
 """What is measured: each scenario against each app, on a freshly started gunicorn."""
 
+import dataclasses
 import json
 import threading
 import urllib.parse
@@ -7,6 +8,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from .load import committed_transactions, run_wrk
+from .pgproxy import DelayingProxy
 from .seed import BIG_USER, REGULAR_USER, seed_delete_pool
 from .servers import Gunicorn
 
@@ -49,6 +51,31 @@ SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
 
 @dataclass(frozen=True)
+class Mode:
+    """Where PostgreSQL is: on loopback, or `delay_ms` away each way behind bench/pgproxy.py."""
+
+    name: str
+    delay_ms: float
+    description: str
+    # wrk's connections, when not --connections: as many as the app has workers, so that a request
+    # never waits behind another and p50 is a request's own latency.
+    one_per_worker: bool = False
+
+    def connections(self, options):
+        return options.workers * options.worker_threads if self.one_per_worker else options.connections
+
+    def proxy(self, database_url):
+        """A proxy to PostgreSQL with this mode's delay, which counts round trips; None on loopback."""
+        if not self.delay_ms:
+            return None
+        url = urllib.parse.urlsplit(database_url)
+        return DelayingProxy(url.hostname, url.port or 5432, self.delay_ms / 1000)
+
+
+LOOPBACK = Mode("loopback", 0, "PostgreSQL on 127.0.0.1, reached directly")
+
+
+@dataclass(frozen=True)
 class Measurement:
     """One scenario against one app: wrk's figures plus what the database and /proc saw."""
 
@@ -59,6 +86,11 @@ class Measurement:
     worker_cpu_ms_per_request: float
     worker_rss_bytes: list
     pool_shortfall: bool = False
+    mode: str = LOOPBACK.name
+    # Setup, warm-up and measured requests: everything the app served while its transactions were counted.
+    requests_served: int = 0
+    # Counted by the proxy in front of PostgreSQL, in the modes that have one.
+    round_trips_per_request: float | None = None
 
 
 @dataclass
@@ -72,14 +104,15 @@ class Run:
     first_task_id: int
     deep_position: int
 
-    def wrk(self, server, script, env, seconds):
+    def wrk(self, server, script, env, seconds, connections=None):
+        connections = connections or self.options.connections
         return run_wrk(
             server.url,
             script,
             env,
             seconds=seconds,
-            threads=self.options.threads,
-            connections=self.options.connections,
+            threads=min(self.options.threads, connections),
+            connections=connections,
         )
 
     def gunicorn(self, app):
@@ -95,25 +128,41 @@ def base_env(run, app):
     }
 
 
-def measure(run, app, scenario):
+def measure(run, app, scenario, mode=LOOPBACK):
     """Starts the app, warms it with the scenario, measures it, stops it, counts its transactions."""
+    proxy = mode.proxy(run.options.database_url)
+    if proxy is None:
+        return measure_app(run, app, scenario, mode)
+    with proxy:
+        served = dataclasses.replace(app, env={**app.env, "DATABASE_URL": proxy.url_for(app.env["DATABASE_URL"])})
+        measurement = measure_app(run, served, scenario, mode)
+    return dataclasses.replace(measurement, round_trips_per_request=proxy.round_trips / measurement.requests_served)
+
+
+def measure_app(run, app, scenario, mode):
     options = run.options
     pool = seed_delete_pool(options.database_url, options.users, options.delete_pool) if scenario.deletes else None
     before = committed_transactions(options.database_url)
     with run.gunicorn(app) as server:
         env, setup_requests = scenario_env(run, app, scenario, server)
         warm_env, measured_env = split_pool(env, pool, options.delete_pool)
-        warm = run.wrk(server, scenario.script, warm_env, options.warmup_seconds)
+        connections = mode.connections(options)
+        warm = run.wrk(server, scenario.script, warm_env, options.warmup_seconds, connections)
         cpu_before = server.worker_cpu_seconds()
-        result = run.wrk(server, scenario.script, measured_env, options.seconds)
+        result = run.wrk(server, scenario.script, measured_env, options.seconds, connections)
         cpu_ms = 1000 * (server.worker_cpu_seconds() - cpu_before)
         rss = server.worker_rss_bytes()
+        if not result.requests:
+            raise RuntimeError(f"{app.name} answered no request in {options.seconds} s: {server.output()}")
     transactions = committed_transactions(options.database_url) - before
+    served = setup_requests + warm.requests + result.requests
     return Measurement(
         app=app.name,
         scenario=scenario.name,
+        mode=mode.name,
         wrk=result,
-        queries_per_request=transactions / (setup_requests + warm.requests + result.requests),
+        requests_served=served,
+        queries_per_request=transactions / served,
         worker_cpu_ms_per_request=cpu_ms / result.requests,
         worker_rss_bytes=rss,
         pool_shortfall=pool is not None and result.requests > options.delete_pool * (1 - WARMUP_POOL_SHARE),

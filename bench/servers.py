@@ -37,10 +37,13 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{app.name}-", suffix=".log", delete=False)
         command = [
+            # The production settings (logging included); the flags after it override the rest.
             sys.executable,
             "-m",
             "gunicorn",
             app.wsgi,
+            "--config",
+            str(PROJECT_DIR / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",

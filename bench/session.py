@@ -7,15 +7,23 @@ import subprocess
 import sys
 import time
 
+from .load import median_round_trip_ms
 from .note import machine_info, write_note
 from .paths import PROJECT_DIR
 from .plans import page_plans
-from .report import HEADERS, table_rows, target_rows, text_table, verdict, write_chart
-from .scenarios import BIG_PAGE_SIZE, MIX, SCENARIOS, Run, check_floor_answers_like, measure, soak
+from .report import HEADERS, remote_target_rows, table_rows, target_rows, text_table, verdict, write_chart
+from .scenarios import BIG_PAGE_SIZE, LOOPBACK, MIX, SCENARIOS, Mode, Run, check_floor_answers_like, measure, soak
 from .seed import BIG_USER, REGULAR_USER, SeedPlan, migrate, recreate_database, row_count, seed
 from .servers import App
 
 SECONDS_TO_START_AND_STOP = 6
+LOGGING = (
+    "as in production, for both apps: gunicorn reads the shipped gunicorn.conf.py, so it writes its JSON "
+    "access line for every request (to a file here, stdout in production); the service also writes its own "
+    "JSON request line (LOG_LEVEL INFO, the default). Both are served by gunicorn alone, without the nginx "
+    "that deploy/web.py puts in front: nginx only passes bytes on (its access log is off) and would cost "
+    "both apps the same"
+)
 
 
 class BenchSession:
@@ -31,6 +39,7 @@ class BenchSession:
         self.plans = {}
         self.breakdown = {}
         self.soak_readings = []
+        self.calibration = ""
         self.seed_plan = SeedPlan(options.users, options.tasks_per_user, options.big_user_tasks, options.total_rows)
 
     def app_env(self, settings_module="taskapi.settings"):
@@ -52,10 +61,21 @@ class BenchSession:
             App("service", "taskapi.wsgi", self.app_env()),
         ]
 
-    def apps(self, scenario):
-        """The floor and the service; and the service with a trusted header for the auth-off scenarios."""
+    def modes(self):
+        """Loopback, and the remote database unless --remote-delay-ms is 0."""
+        delay = self.options.remote_delay_ms
+        if not delay:
+            return [LOOPBACK]
+        description = (
+            f"PostgreSQL {delay:g} ms away each way (bench/pgproxy.py); wrk with one connection per "
+            "worker, so that p50 is a request's own latency, not time queued behind others"
+        )
+        return [LOOPBACK, Mode("remote", delay, description, one_per_worker=True)]
+
+    def apps(self, scenario, mode=LOOPBACK):
+        """The floor and the service; on loopback also the service with a trusted header for the auth-off scenarios."""
         apps = self.floor_and_service()
-        if scenario.name in self.options.noauth_scenarios.split(","):
+        if mode == LOOPBACK and scenario.name in self.options.noauth_scenarios.split(","):
             apps.append(App("service-noauth", "taskapi.wsgi", self.app_env("bench.settings_noauth"), header_auth=True))
         return apps
 
@@ -86,15 +106,33 @@ class BenchSession:
         names = self.options.scenarios.split(",")
         return [scenario for scenario in SCENARIOS if scenario.name in names]
 
+    def calibrate(self):
+        """What one round trip costs in each mode, measured through the same proxy the apps use."""
+        database_url, figures = self.options.database_url, []
+        for mode in self.modes():
+            proxy = mode.proxy(database_url)
+            if proxy is None:
+                figures.append(f"{mode.name} {median_round_trip_ms(database_url):.2f} ms")
+                continue
+            with proxy:
+                figures.append(f"{mode.name} {median_round_trip_ms(proxy.url_for(database_url)):.2f} ms")
+        return ", ".join(figures)
+
     def measure_all(self):
+        self.calibration = self.calibrate()
+        self.emit(f"one round trip: {self.calibration}")
         floor, service = self.floor_and_service()
         check_floor_answers_like(self.run, floor, service)
         self.emit(f"measuring: about {datetime.timedelta(seconds=self.estimated_seconds)} from here")
-        for scenario in self.selected_scenarios():
-            for app in self.apps(scenario):
-                measurement = measure(self.run, app, scenario)
-                self.measurements.append(measurement)
-                self.emit(f"{scenario.name:15} {app.name:15} {measurement.wrk.requests_per_second:8.0f} req/s")
+        for mode in self.modes():
+            for scenario in self.selected_scenarios():
+                for app in self.apps(scenario, mode):
+                    measurement = measure(self.run, app, scenario, mode)
+                    self.measurements.append(measurement)
+                    self.emit(
+                        f"{mode.name:8} {scenario.name:15} {app.name:15} "
+                        f"{measurement.wrk.requests_per_second:8.0f} req/s  p50 {measurement.wrk.p50_us / 1000:.1f} ms"
+                    )
         self.plans = page_plans(self.options.database_url, BIG_USER, self.run.deep_position, BIG_PAGE_SIZE)
         self.breakdown = self.measure_breakdown()
         if self.options.soak_seconds:
@@ -121,28 +159,39 @@ class BenchSession:
         return {
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": "python -m bench.run " + " ".join(options.non_default_flags()),
+            "scope": "a reduced run (the flags above differ from the defaults): figures are not those of a full run"
+            if [flag for flag in options.non_default_flags() if not flag.startswith("--database-url")]
+            else "the full default run",
             "seed": f"{options.users:,} users x {options.tasks_per_user} tasks, one user with {options.big_user_tasks:,} "
             f"tasks, {options.total_rows:,} rows in all; deep page at position {self.run.deep_position:,}",
             "load": f"wrk, {options.threads} threads, {options.connections} connections, {options.seconds} s per scenario "
             f"and app after {options.warmup_seconds} s of warm-up; soak {options.soak_seconds} s",
             "servers": f"gunicorn, {options.workers} workers x {options.worker_threads} thread(s), DEBUG off, "
-            "throttling off, no access log; one app at a time",
+            "throttling off; one app at a time",
+            "logging": LOGGING,
+            "database": "; ".join(f"{mode.name}: {mode.description}" for mode in self.modes()),
+            "round trip (median SELECT 1)": self.calibration,
             "total time": str(datetime.timedelta(seconds=round(elapsed))),
         }
 
     def write_results(self, elapsed):
         docs_dir = self.options.docs_dir
-        rows = table_rows(self.measurements)
+        loopback = [m for m in self.measurements if m.mode == LOOPBACK.name]
+        remote = [m for m in self.measurements if m.mode != LOOPBACK.name]
         self.emit()
-        self.emit(text_table(HEADERS, rows))
+        self.emit(text_table(HEADERS, table_rows(loopback)))
+        if remote:
+            self.emit()
+            self.emit(text_table(HEADERS, table_rows(remote)))
         self.emit()
-        for target, figure, holds in target_rows(self.measurements, self.plans, self.soak_readings):
+        targets = target_rows(loopback, self.plans, self.soak_readings) + remote_target_rows(remote)
+        for target, figure, holds in targets:
             self.emit(f"{verdict(holds).strip('*'):15} {target}: {figure}")
         self.emit()
         for layer, microseconds in self.breakdown.items():
             self.emit(f"{microseconds:8.0f} us CPU  {layer}")
         docs_dir.mkdir(parents=True, exist_ok=True)
-        write_chart(self.measurements, docs_dir / "performance.png")
+        write_chart(loopback, docs_dir / "performance.png")
         write_note(
             docs_dir / "performance.md",
             context=self.context(elapsed),
@@ -157,5 +206,5 @@ class BenchSession:
     @property
     def estimated_seconds(self):
         per_run = self.options.seconds + self.options.warmup_seconds + SECONDS_TO_START_AND_STOP
-        runs = sum(len(self.apps(scenario)) for scenario in self.selected_scenarios())
+        runs = sum(len(self.apps(scenario, mode)) for mode in self.modes() for scenario in self.selected_scenarios())
         return runs * per_run + self.options.soak_seconds

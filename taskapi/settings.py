@@ -102,11 +102,13 @@ TEMPLATES = [
 ]
 
 # PostgreSQL through DATABASE_URL; a SQLite file beside manage.py when it is unset.
+# Django's health checks stay off: they cost a `SELECT 1` round trip per request. The web
+# process drops connections PostgreSQL has closed by looking at their sockets instead
+# (tasks/database.py, close_connections_the_server_closed).
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
     )
 }
 DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)

@@ -10,6 +10,9 @@ connection broken, so Django discards it at once (its `is_usable()` check fails 
 wait), and the answer is the API's JSON 503. The timeout opens tasks.circuit's database breaker:
 for the cooldown every wait in this process fails at once, so a frozen database costs each
 worker one timeout per cooldown instead of one per request.
+
+Connections are kept between requests (DATABASE_CONN_MAX_AGE); before each request, those the
+server has closed meanwhile are dropped by looking at their sockets, not by a query.
 """
 
 import select
@@ -17,6 +20,8 @@ import time
 
 import psycopg2
 from django.conf import settings
+from django.core.signals import request_started
+from django.db import connections
 from django.db.backends.signals import connection_created
 from psycopg2 import extensions
 
@@ -80,11 +85,36 @@ def set_statement_timeout(sender, connection, **kwargs):
             cursor.execute("SET statement_timeout = %s", [f"{settings.DATABASE_STATEMENT_TIMEOUT}s"])
 
 
+def close_connections_the_server_closed(sender, **kwargs):
+    """Before a request, drops each kept connection PostgreSQL has hung up on (a restart), without a round trip.
+
+    Django's own check (CONN_HEALTH_CHECKS) sends `SELECT 1` before a request's first query: one
+    more round trip on every request. Between requests an idle connection has nothing to read, so
+    a readable socket means the server has closed it (end of stream) or is saying goodbye (the
+    FATAL message of a shutdown): it is closed here, locally, and the request opens a fresh one
+    instead of failing on the dead one. What this cannot see (a host gone without a word) the
+    response deadline above bounds.
+    """
+    for connection in connections.all(initialized_only=True):
+        if connection.vendor == "postgresql" and connection.connection is not None and hung_up(connection.connection):
+            connection.close()
+
+
+def hung_up(raw_connection):
+    """True when psycopg2 knows the connection is gone, or its idle socket has something to read."""
+    if raw_connection.closed:
+        return True
+    poller = select.poll()
+    poller.register(raw_connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def bound_database_waits():
-    """Installs the deadline (and the statement timeout unless pooled) for this process."""
+    """Installs the deadline, the stale-connection check and (unless pooled) the statement timeout."""
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         return
     extensions.set_wait_callback(wait_with_deadline)
+    request_started.connect(close_connections_the_server_closed, dispatch_uid="tasks.database.stale_connections")
     # Behind PgBouncer in transaction mode a SET would stay on a shared server connection:
     # set statement_timeout on the database role there instead (README, "Deploying").
     if not settings.DATABASE_POOLED:

@@ -23,7 +23,7 @@ from .client_values import OutOfRange, parse_instant, storable_text, whole_numbe
 
 
 class KeysetPagination(BasePagination):
-    """Pages of `?limit=` rows in the ordering filter's order; `?cursor=` comes from the previous `Link`."""
+    """Pages of `?limit=` rows (dicts, from `values()`) in the ordering filter's order; `?cursor=` comes from the previous `Link`."""
 
     default_limit = 100
     max_limit = 500
@@ -69,7 +69,7 @@ class KeysetPagination(BasePagination):
             raise ValidationError({"limit": [str(e)]}, code="invalid") from e
 
     def encode(self, terms, fields, row):
-        values = [getattr(row, name) for name, _ in fields]
+        values = [row[name] for name, _ in fields]
         values = [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
         payload = json.dumps({"o": ",".join(terms), "v": values}, separators=(",", ":"))
         return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")

@@ -179,6 +179,41 @@ def test_database_crash_gives_503_then_recovers_and_keeps_every_acknowledged_wri
     )
 
 
+def client_backends(cluster_url):
+    """How many client connections the cluster's `postgres` database has, besides this one."""
+    with psycopg2.connect(cluster_url, connect_timeout=5) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = 'postgres' "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        (count,) = cursor.fetchone()
+    connection.close()
+    return count
+
+
+def test_after_a_restart_no_request_fails_on_a_connection_the_server_closed(cluster, jwks_server, make_token):
+    """Without Django's per-request `SELECT 1`, a kept connection the restarted server closed is still never used."""
+    workers = 2
+    env = {"DATABASE_URL": cluster.url, "BETTER_AUTH_URL": jwks_server.origin, "API_USER_THROTTLE_RATE": "off"}
+    migrate(env)
+    token = make_token("user-restart")
+    with Gunicorn(env, workers=workers, threads=1) as server:
+        with Load(server.url, token, [("GET", "/api/tasks", None)], threads=4):
+            assert wait_for(lambda: client_backends(cluster.url) == workers, timeout=20)
+        cluster.crash()
+        cluster.start()
+        answers = []
+        for number in range(10):
+            answers.append(call("POST", f"{server.url}/api/tasks", token=token, body={"title": f"after {number}"}))
+            answers.append(call("GET", f"{server.url}/api/tasks", token=token))
+
+    assert [status for status, _, _ in answers] == [201, 200] * 10
+    with psycopg2.connect(cluster.url, connect_timeout=5) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM tasks_task WHERE user_id = 'user-restart'")
+        assert cursor.fetchone()[0] == 10
+    connection.close()
+
+
 @pytest.fixture
 def silent_database():
     """A TCP port that accepts connections and never answers, like a PostgreSQL that hangs."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from .paths import DOCS_DIR
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskapi_bench_run"
+INSTANCES_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/taskapi_bench_instances"
 
 
 def option(default, help):
@@ -47,13 +48,38 @@ class Options:
         ]
 
 
+@dataclass(frozen=True)
+class InstancesOptions:
+    """`python -m bench.instances`: one to N instances behind deploy/balancer.conf; each is a flag too."""
+
+    database_url: str = option(INSTANCES_DATABASE_URL, "dropped and recreated (default: %(default)s)")
+    users: int = option(200, "regular users (default: %(default)s)")
+    tasks_per_user: int = option(50, "tasks each regular user has (default: %(default)s)")
+    instances: str = option("1,2,3", "instance counts to measure (default: %(default)s)")
+    workers: int = option(2, "gunicorn sync workers per instance (default: %(default)s)")
+    scenarios: str = option("list,mix", "comma list of bench.run scenarios (default: %(default)s)")
+    rounds: int = option(3, "times every count is measured, counts interleaved (default: %(default)s)")
+    seconds: int = option(10, "measured seconds per scenario, count and round (default: %(default)s)")
+    warmup_seconds: int = option(3, "unmeasured seconds on each instance, then on the balancer")
+    threads: int = option(2, "wrk threads (default: %(default)s)")
+    connections: int = option(16, "wrk connections (default: %(default)s)")
+
+    # What bench.session's seeding reads and this command does not vary.
+    big_user_tasks = 50
+    total_rows = 0
+    deep_position = 0
+    worker_threads = 1
+
+    non_default_flags = Options.non_default_flags
+
+
 def flag(each):
     return "--" + each.name.replace("_", "-")
 
 
-def parse_args(argv=None, description=None):
-    """Options from the command line."""
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=description)
-    for each in fields(Options):
+def parse_args(argv=None, description=None, options=Options, prog="python -m bench.run"):
+    """`options` (a dataclass of this module) from the command line."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    for each in fields(options):
         parser.add_argument(flag(each), type=each.type, default=each.default, help=each.metadata["help"])
-    return Options(**vars(parser.parse_args(argv)))
+    return options(**vars(parser.parse_args(argv)))

@@ -1,6 +1,7 @@
-"""The apps a run serves: gunicorn on a free loopback port, and what /proc says about its workers."""
+"""The apps a run serves: gunicorn on a free loopback port, nginx balancing several, and what /proc says."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Template
 
 from .paths import PROJECT_DIR
 
@@ -104,6 +106,55 @@ class Gunicorn:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Balancer:
+    """nginx with deploy/balancer.conf on a free loopback port, round robin over `instances`."""
+
+    def __init__(self, instances):
+        nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+        if nginx is None:
+            raise RuntimeError("nginx is missing: apt-get install -y nginx")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="bench-balancer-"))
+        servers = "\n        ".join(f"server 127.0.0.1:{i.port} max_fails=1 fail_timeout=5s;" for i in instances)
+        config = Template((PROJECT_DIR / "deploy" / "balancer.conf").read_text()).safe_substitute(
+            RUNTIME_DIR=self.runtime_dir,
+            LISTEN=f"127.0.0.1:{self.port}",
+            SERVERS=servers,
+            MAX_BODY_BYTES=256 * 1024,
+            UPSTREAM_TIMEOUT=65,
+        )
+        (self.runtime_dir / "nginx.conf").write_text(config)
+        self.log = open(self.runtime_dir / "stderr.log", "wb")
+        self.process = subprocess.Popen(
+            [nginx, "-e", "stderr", "-p", str(self.runtime_dir), "-c", str(self.runtime_dir / "nginx.conf")],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def cpu_seconds(self):
+        """CPU time of nginx's master and worker so far."""
+        return sum(cpu_seconds(pid) for pid in [self.process.pid, *child_pids(self.process.pid)])
+
+    def __enter__(self):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__()
+                    raise RuntimeError("nginx did not start") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self.log.close()
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 
 def child_pids(parent_pid):

@@ -71,11 +71,14 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="taskapi-live-", suffix=".log", delete=False)
-        # gunicorn.conf.py refuses to serve with DEBUG off and no secret key.
+        # gunicorn.conf.py refuses to serve with DEBUG off and no secret key. Its worker recycling
+        # (GUNICORN_MAX_REQUESTS) is off unless a test asks for it: fault and load tests send
+        # thousands of quick requests and check that no worker was replaced.
         full_env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "taskapi.settings",
             "DJANGO_SECRET_KEY": "test-" + secrets.token_urlsafe(40),
+            "GUNICORN_MAX_REQUESTS": "0",
             **env,
         }
         self.process = subprocess.Popen(

@@ -18,9 +18,9 @@ from .servers import App
 
 SECONDS_TO_START_AND_STOP = 6
 LOGGING = (
-    "as in production, for both apps: gunicorn reads the shipped gunicorn.conf.py, so it writes its JSON "
-    "access line for every request (to a file here, stdout in production); the service also writes its own "
-    "JSON request line (LOG_LEVEL INFO, the default). Both are served by gunicorn alone, without the nginx "
+    "as in production, for both apps: gunicorn reads the shipped gunicorn.conf.py, which turns gunicorn's "
+    "access log off; the service writes its own JSON request line (LOG_LEVEL INFO, the default, to a file "
+    "here, stdout in production), the floor none. Both are served by gunicorn alone, without the nginx "
     "that deploy/web.py puts in front: nginx only passes bytes on (its access log is off) and would cost "
     "both apps the same"
 )

@@ -45,6 +45,15 @@ from .schema import (
 from .serializers import BULK_REQUEST, BulkResultSerializer, BulkSerializer, StatsSerializer, TaskSerializer
 
 TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
+# PUT and PATCH answer alike.
+TASK_WRITE_RESPONSES = responses(
+    r200=TaskSerializer,
+    r400=invalid("The body is invalid."),
+    r404=NOT_FOUND,
+    r412=precondition_failed(),
+    r413=TOO_LARGE,
+    r415=UNSUPPORTED,
+)
 
 
 @extend_schema_view(
@@ -83,27 +92,13 @@ TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
         operation_id="replaceTask",
         summary="Replace a task's fields",
         parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
-        responses=responses(
-            r200=TaskSerializer,
-            r400=invalid("The body is invalid."),
-            r404=NOT_FOUND,
-            r412=precondition_failed(),
-            r413=TOO_LARGE,
-            r415=UNSUPPORTED,
-        ),
+        responses=TASK_WRITE_RESPONSES,
     ),
     partial_update=extend_schema(
         operation_id="updateTask",
         summary="Change some of a task's fields",
         parameters=[*TASK_WRITE_HEADERS, etag(200, 412)],
-        responses=responses(
-            r200=TaskSerializer,
-            r400=invalid("The body is invalid."),
-            r404=NOT_FOUND,
-            r412=precondition_failed(),
-            r413=TOO_LARGE,
-            r415=UNSUPPORTED,
-        ),
+        responses=TASK_WRITE_RESPONSES,
     ),
     destroy=extend_schema(
         operation_id="deleteTask",

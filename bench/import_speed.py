@@ -4,7 +4,8 @@
 
 Seeds a source database by SQL (1,000,000 tasks of 20,000 users, words in titles and
 descriptions for the trigram indexes), exports it once to FILE, then imports FILE into a fresh
-migrated target database (`<name>_target`) `--runs` times, and once more on top of the last
+migrated target database (`<name>_target`) `--runs` times in each mode (an ordinary import, and
+`--restore`, which builds the indexes after the rows), and once more on top of the last ordinary
 import (which must insert nothing). PostgreSQL must run on this machine: the backend's CPU is
 read from /proc. Each statement's start is sampled from pg_stat_activity every 0.2 s.
 """
@@ -72,14 +73,14 @@ def process_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed_import(database_url, path):
+def timed_import(database_url, path, *options):
     """Run import_tasks; print its output, /usr/bin/time's figures, the backend's CPU and each statement's start."""
     name = database_url.rsplit("/", 1)[1]
     load, start = os.getloadavg(), time.monotonic()
     command = ["/usr/bin/time", "-f", "%e s wall, %U s user, %S s sys, %M KB peak RSS"]
     env = dict(os.environ, DATABASE_URL=database_url)
     process = subprocess.Popen(
-        [*command, sys.executable, "manage.py", "import_tasks", str(path)],
+        [*command, sys.executable, "manage.py", "import_tasks", str(path), *options],
         cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     backend_cpu, statements = 0.0, []
@@ -95,7 +96,7 @@ def timed_import(database_url, path):
             time.sleep(0.2)
     watcher.close()
     out, err = process.communicate()
-    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {out.strip()}")
+    print(f"import_tasks {' '.join(options)}: load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {out.strip()}")
     print(f"  command: {err.strip().splitlines()[-1]}; backend CPU {backend_cpu:.1f} s")
     for at, state, query in statements:
         print(f"  {at:6.1f} s  {state:20s} {query}")
@@ -112,9 +113,10 @@ def main():
     if not args.file.exists():
         seed_and_export(args.database_url, args.rows, args.file)
     for _ in range(args.runs):
-        recreate_database(target)
-        manage(target, "migrate", "--noinput", "-v", "0")
-        timed_import(target, args.file)
+        for options in [("--restore",), ()]:
+            recreate_database(target)
+            manage(target, "migrate", "--noinput", "-v", "0")
+            timed_import(target, args.file, *options)
     print("again, on top of the last import:")
     timed_import(target, args.file)
 

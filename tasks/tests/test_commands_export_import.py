@@ -1,5 +1,6 @@
 """export_tasks and import_tasks: streamed files of every field, validated all-or-nothing loads."""
 
+import contextlib
 import csv
 import io
 import json
@@ -10,10 +11,13 @@ import sys
 import tracemalloc
 from datetime import datetime, timezone
 
+import psycopg2
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tasks import progress, task_import
 from tasks.management.commands import export_tasks, import_tasks
@@ -542,3 +546,145 @@ def test_two_imports_of_one_file_at_once_insert_it_once(tmp_path):
     outputs = sorted(process.communicate(timeout=120)[0] for process in imports)
     assert outputs == ["imported 0 task(s); 3000 already there, skipped\n", "imported 3000 task(s)\n"]
     assert Task.objects.count() == 3000
+
+
+def table_indexes():
+    """tasks_task's indexes as PostgreSQL describes them, and whether each is valid."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_indexdef(indexrelid), indisvalid FROM pg_index WHERE indrelid = 'tasks_task'::regclass"
+        )
+        return sorted(cursor.fetchall())
+
+
+@contextlib.contextmanager
+def a_reader_in_the_table():
+    """Another session inside a transaction that has read tasks_task (as an API request does), until the block ends."""
+    db = connection.settings_dict
+    reader = psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432)
+    try:
+        with reader.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM tasks_task")
+            yield
+    finally:
+        reader.close()
+
+
+def exported_file(run_command, tmp_path):
+    path = tmp_path / "tasks.jsonl"
+    assert run_command("export_tasks", "--output", str(path))[0] == 0
+    return path
+
+
+def test_restore_loads_an_export_into_an_empty_table_and_builds_every_index_again(
+    run_command, two_users_tasks, tmp_path
+):
+    require_postgresql()
+    path = exported_file(run_command, tmp_path)
+    expected, indexes = stored_tasks(), table_indexes()
+    assert len(indexes) >= 8  # the primary key and the model's seven
+    Task.objects.all().delete()
+
+    code, out, err = run_command("import_tasks", str(path), "--restore")
+    assert (code, out) == (0, "imported 3 task(s)\n")
+    assert stored_tasks() == expected
+    assert table_indexes() == indexes and all(valid for _, valid in indexes)
+    assert err.count("built index ") == len(indexes) - 1  # all but the primary key's
+
+
+def test_restore_refuses_a_table_that_holds_tasks(run_command, two_users_tasks, tmp_path):
+    path = exported_file(run_command, tmp_path)
+    Task.objects.filter(user_id="user-b").delete()
+    before = stored_tasks()
+    code, out, err = run_command("import_tasks", str(path), "--restore")
+    assert (code, out) == (1, "")
+    assert "--restore needs an empty table, and tasks are already there" in err
+    assert stored_tasks() == before
+
+
+def test_a_restore_that_fails_after_the_insert_leaves_the_table_empty_with_every_index(
+    run_command, two_users_tasks, tmp_path, settings
+):
+    require_postgresql()
+    path = exported_file(run_command, tmp_path)
+    indexes = table_indexes()
+    Task.objects.all().delete()
+    settings.API_MAX_TASKS_PER_USER = 1  # user-a has two tasks in the file: the quota check after the insert fails
+
+    code, _, err = run_command("import_tasks", str(path), "--restore")
+    assert code == 1 and "would be over API_MAX_TASKS_PER_USER=1" in err
+    assert Task.objects.count() == 0
+    assert table_indexes() == indexes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_waits_for_the_tables_lock_at_most_its_lock_timeout(run_command, tmp_path):
+    require_postgresql()
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(GOOD_ROW) + "\n")
+    with a_reader_in_the_table():
+        code, out, err = run_command("import_tasks", str(path), "--restore", "--lock-timeout", "300ms")
+    assert (code, out) == (1, "")
+    assert "its lock was not granted within 300ms (stop the API first); nothing imported" in err
+    assert Task.objects.count() == 0
+    assert run_command("import_tasks", str(path), "--restore")[:2] == (0, "imported 1 task(s)\n")
+
+
+WORDS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=30)
+EXPORTED_ROWS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "user_id": st.sampled_from(["user-a", "user-b", "Ü-c"]),
+            "title": WORDS,
+            "created_at": st.sampled_from(
+                ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000001Z", "2025-06-30T12:00:00+05:00"]
+            ),
+        },
+        optional={
+            "description": WORDS | st.just(""),
+            "completed": st.booleans(),
+            "priority": st.sampled_from(["low", "medium", "high"]),
+            "due_at": st.none() | st.sampled_from(["2026-12-01T10:00:00Z", "2026-12-01", "2027-02-28T23:00:00+02:00"]),
+            "tags": st.lists(st.sampled_from(["work", "Work", "home", "ärger"]), max_size=3),
+        },
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(rows=EXPORTED_ROWS)
+@settings(
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_a_restore_stores_what_an_ordinary_import_stores(run_command, tmp_path, rows):
+    path = tmp_path / "generated.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    Task.objects.all().delete()
+    ordinary = run_command("import_tasks", str(path))
+    ordinary_tasks = stored_tasks_with_planning()
+    Task.objects.all().delete()
+    restored = run_command("import_tasks", str(path), "--restore")
+    assert restored[:2] == ordinary[:2]
+    if ordinary[0] == 0:
+        assert stored_tasks_with_planning() == ordinary_tasks
+
+
+def stored_tasks_with_planning():
+    fields = ("user_id", "title", "description", "completed", "priority", "due_at", "created_at", "tags", "tag_keys")
+    return sorted(
+        (*values[:-2], json.dumps(values[-2:], sort_keys=True)) for values in Task.objects.values_list(*fields)
+    )
+
+
+@pytest.mark.parametrize("value", ["soon", "10 s", "-1s", "1.5s", ""])
+def test_restore_refuses_a_lock_timeout_that_is_not_a_duration(run_command, tmp_path, value):
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(GOOD_ROW) + "\n")
+    code, _, err = run_command("import_tasks", str(path), "--restore", f"--lock-timeout={value}")
+    assert code != 0 and f"{value!r} is not a duration such as 500ms, 10s or 1min" in err
+    assert Task.objects.count() == 0

@@ -7,21 +7,23 @@ between databases leaves it in the order they knew. See tasks/task_import.py for
 counts as already there.
 """
 
+import argparse
 import io
 import os
+import re
 import sys
 from collections import Counter
 from contextlib import contextmanager, nullcontext
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from tasks.models import Task
 from tasks.progress import Progress
 from tasks.quota import users_over_quota
 from tasks.task_files import FORMATS, RowError, read_rows, sniff_format
-from tasks.task_import import RowValidator, Staging
+from tasks.task_import import Restore, RowValidator, Staging
 
 PROGRESS_EVERY = 1000  # rows
 
@@ -41,8 +43,20 @@ class Command(BaseCommand):
         parser.add_argument("file", metavar="FILE", help="the file, or - for standard input")
         parser.add_argument("--format", dest="file_format", choices=FORMATS, help="default: told from the content")
         parser.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+        parser.add_argument(
+            "--restore",
+            action="store_true",
+            help="into an empty table, with the API stopped: lock the table for the whole import and build its "
+            "indexes after the rows (about twice as fast on PostgreSQL); refused if the table holds any task",
+        )
+        parser.add_argument(
+            "--lock-timeout",
+            default="10s",
+            type=duration,
+            help="with --restore, the longest wait for the table's lock (PostgreSQL, default 10s)",
+        )
 
-    def handle(self, *args, file, file_format, dry_run, **options):
+    def handle(self, *args, file, file_format, dry_run, restore, lock_timeout, **options):
         name = "stdin" if file == "-" else file
         try:
             with open_task_file(file, options.get("stdin", sys.stdin)) as (text, position, size):
@@ -51,7 +65,10 @@ class Command(BaseCommand):
                 progress = Progress(self.stderr, "read", total=None)
                 with transaction.atomic():
                     count, inserted = self.import_rows(
-                        rows, dry_run, lambda n: progress.update(n, fraction(position, size))
+                        rows,
+                        dry_run,
+                        lambda n: progress.update(n, fraction(position, size)),
+                        restore=restore and not dry_run and self.restore_into_empty_table(lock_timeout),
                     )
                 progress.finish(count)
         except OSError as e:
@@ -64,10 +81,26 @@ class Command(BaseCommand):
             skipped = f"; {count - inserted} already there, skipped" if count > inserted else ""
             self.stdout.write(f"imported {inserted} task(s){skipped}")
 
-    def import_rows(self, rows, dry_run, report):
+    def restore_into_empty_table(self, lock_timeout):
+        try:
+            restore = Restore(lock_timeout)
+        except OperationalError as e:
+            raise CommandError(
+                f"--restore: the table is in use, its lock was not granted within {lock_timeout} "
+                f"(stop the API first); nothing imported ({str(e).strip().splitlines()[0]})"
+            ) from e
+        if not restore.empty:
+            raise CommandError(
+                "--restore needs an empty table, and tasks are already there; import without --restore "
+                "(it skips what is already there); nothing imported"
+            )
+        return restore
+
+    def import_rows(self, rows, dry_run, report, restore=None):
         """Check every row and stage the valid ones, then insert those not already there.
 
         Returns (rows read, tasks inserted); raises, rolling everything back, if a row is invalid.
+        `restore`: a Restore, whose indexes are dropped before the insert and built after it.
         """
         tasks = self.valid_tasks(rows, report)
         if dry_run:
@@ -77,7 +110,11 @@ class Command(BaseCommand):
             count = staging.add(tasks)
         if self.invalid:
             raise CommandError(f"{self.invalid} invalid row(s); nothing imported", returncode=1)
+        if restore:
+            restore.drop_indexes()
         inserted = 0 if dry_run else staging.insert_new()
+        if restore:
+            restore.build_indexes(lambda name, seconds: self.stderr.write(f"built index {name} in {seconds:.1f} s"))
         # A dry run counts every row of the file as new; a real one checks what was inserted.
         check_quota(self.per_user if dry_run else dict.fromkeys(self.per_user, 0))
         return count, inserted
@@ -97,6 +134,13 @@ class Command(BaseCommand):
             self.per_user[fields["user_id"]] += 1
             if not self.invalid:
                 yield line, fields
+
+
+def duration(value):
+    """A PostgreSQL duration as --lock-timeout takes it: a whole number and an optional unit."""
+    if not re.fullmatch(r"\d+(ms|s|min|h)?", value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a duration such as 500ms, 10s or 1min")
+    return value.strip()
 
 
 def open_task_file(path, stdin):

@@ -588,6 +588,8 @@ def test_restore_loads_an_export_into_an_empty_table_and_builds_every_index_agai
     code, out, err = run_command("import_tasks", str(path), "--restore")
     assert (code, out) == (0, "imported 3 task(s)\n")
     assert stored_tasks() == expected
+    in_file_order = [row["title"] for row in json_lines(path.read_text())]
+    assert list(Task.objects.order_by("id").values_list("title", flat=True)) == in_file_order
     assert table_indexes() == indexes and all(valid for _, valid in indexes)
     assert err.count("built index ") == len(indexes) - 1  # all but the primary key's
 
@@ -613,6 +615,19 @@ def test_a_restore_that_fails_after_the_insert_leaves_the_table_empty_with_every
 
     code, _, err = run_command("import_tasks", str(path), "--restore")
     assert code == 1 and "would be over API_MAX_TASKS_PER_USER=1" in err
+    assert Task.objects.count() == 0
+    assert table_indexes() == indexes
+
+
+def test_a_restore_of_a_file_with_an_invalid_row_at_its_end_writes_nothing(run_command, two_users_tasks, tmp_path):
+    require_postgresql()
+    path = exported_file(run_command, tmp_path)
+    with path.open("a") as file:
+        file.write(json.dumps({**GOOD_ROW, "title": ""}) + "\n")
+    indexes = table_indexes()
+    Task.objects.all().delete()
+    code, _, err = run_command("import_tasks", str(path), "--restore")
+    assert code == 1 and "line 4: title: This field may not be blank." in err
     assert Task.objects.count() == 0
     assert table_indexes() == indexes
 

@@ -100,18 +100,18 @@ class Command(BaseCommand):
         """Check every row and stage the valid ones, then insert those not already there.
 
         Returns (rows read, tasks inserted); raises, rolling everything back, if a row is invalid.
-        `restore`: a Restore, whose indexes are dropped before the insert and built after it.
+        `restore`: a Restore: its indexes are dropped, the rows loaded straight into the table, the indexes built.
         """
         tasks = self.valid_tasks(rows, report)
         if dry_run:
             count = sum(1 for _ in tasks)
         else:
-            staging = Staging()
+            if restore:
+                restore.drop_indexes()
+            staging = restore.loader() if restore else Staging()
             count = staging.add(tasks)
         if self.invalid:
             raise CommandError(f"{self.invalid} invalid row(s); nothing imported", returncode=1)
-        if restore:
-            restore.drop_indexes()
         inserted = 0 if dry_run else staging.insert_new()
         if restore:
             restore.build_indexes(lambda name, seconds: self.stderr.write(f"built index {name} in {seconds:.1f} s"))

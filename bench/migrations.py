@@ -36,7 +36,12 @@ LOCK_STRENGTH = [
     "ExclusiveLock",
     "AccessExclusiveLock",
 ]
-MIGRATIONS = ["0002_task_planning_fields", "0003_task_planning_indexes", "0004_idempotency_key"]
+MIGRATIONS = [
+    "0002_task_planning_fields",
+    "0003_task_planning_indexes",
+    "0004_idempotency_key",
+    "0005_task_tags_db_default",
+]
 
 
 class Probe(threading.Thread):

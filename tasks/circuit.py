@@ -38,6 +38,16 @@ class DependencyBreaker(CircuitBreaker):
         )
         self.failure = failure
 
+    def __exit__(self, exc_type, exc_value, traceback):
+        """A watched failure counts and a clean exit closes; any other exception changes nothing.
+
+        The library resets the breaker on every exception it does not watch, so a bug raised in
+        the one trial call after the cooldown would close it without the dependency answering.
+        """
+        if exc_type is not None and not self.is_failure(exc_type, exc_value):
+            return False
+        return super().__exit__(exc_type, exc_value, traceback)
+
     def call_or(self, fallback, func, *args, **kwargs):
         """func(*args, **kwargs), or `fallback` while the breaker is open or when func fails."""
         if self.opened:

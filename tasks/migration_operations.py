@@ -9,6 +9,9 @@ Elsewhere (the SQLite fallback) each behaves as the Django operation it extends.
 - `AddIndexConcurrentlyOnPostgres` builds the index with CREATE INDEX CONCURRENTLY and repairs an
   earlier, interrupted run of itself: such a run leaves the index INVALID (unused by queries, yet
   its name is taken, so a plain retry fails) or, in a non-atomic migration, already complete.
+- `AlterFieldSkippingPostgresIndexes` is AlterField on PostgreSQL. SQLite alters a column by
+  rebuilding the table with the model's indexes, and the GIN ones it cannot build were never
+  made there (see the previous operation), so the rebuild leaves them out.
 """
 
 from django.contrib.postgres.indexes import PostgresIndex
@@ -85,3 +88,30 @@ def index_validity(schema_editor, name):
         cursor.execute(INDEX_VALIDITY, [name])
         row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+class AlterFieldSkippingPostgresIndexes(migrations.AlterField):
+    """AlterField; where the table is rebuilt (SQLite), without the PostgreSQL-only indexes it never had."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if not on_postgres(schema_editor):
+            from_state, to_state = (
+                without_postgres_indexes(state, app_label, self.model_name_lower) for state in (from_state, to_state)
+            )
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if not on_postgres(schema_editor):
+            from_state, to_state = (
+                without_postgres_indexes(state, app_label, self.model_name_lower) for state in (from_state, to_state)
+            )
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+def without_postgres_indexes(state, app_label, model_name):
+    """A copy of the project state whose model lists no PostgreSQL-only index."""
+    state = state.clone()
+    model = state.models[app_label, model_name]
+    model.options["indexes"] = [index for index in model.options["indexes"] if not isinstance(index, PostgresIndex)]
+    state.reload_model(app_label, model_name, delay=True)
+    return state

@@ -129,8 +129,8 @@ class Task(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     # As the owner wrote them, in their order; `tag_keys` holds their lower-case forms as
     # JSON object keys, which both PostgreSQL (GIN, `?|`/`?&`) and SQLite can match.
-    tags = models.JSONField(default=list, blank=True)
-    tag_keys = models.JSONField(default=dict, blank=True, editable=False)
+    tags = models.JSONField(default=list, db_default=[], blank=True)
+    tag_keys = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
     # Bumped by every write; the ETag. Writes guarded by If-Match compare and bump it in one UPDATE.
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -50,3 +50,23 @@ def test_other_errors_pass_through_and_leave_the_breaker_closed():
     with pytest.raises(KeyError):  # a bug is not hidden behind the fallback
         breaker.call_or("fallback", broken)
     assert breaker.closed
+
+
+def test_an_error_it_does_not_watch_neither_opens_nor_closes_the_breaker(settings):
+    settings.CIRCUIT_BREAKER_COOLDOWN = 1
+    breaker = DependencyBreaker("redis", RedisTimeout)
+    with pytest.raises(RedisTimeout), breaker:
+        raise RedisTimeout("no answer")
+    time.sleep(1.1)
+    assert breaker.state == "half_open"
+
+    # The trial call after the cooldown hit a bug, not an answer: the dependency is no more
+    # proven healthy than before, so the breaker stays half-open rather than closing.
+    with pytest.raises(KeyError), breaker:
+        raise KeyError("a bug, not an outage")
+    assert breaker.state == "half_open"
+    assert not breaker.closed
+
+    with breaker:
+        pass
+    assert breaker.closed

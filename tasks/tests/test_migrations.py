@@ -10,12 +10,18 @@ import psycopg2
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.test.utils import CaptureQueriesContext
 from django_migration_linter import MigrationLinter
+
+from tasks.models import Task
 
 from .live import PROJECT_DIR, database_url, require_postgresql
 
 # Migrations django-migration-linter would refuse, each with the reason it is safe in reality.
 LINTER_IGNORES = {}
+MIGRATIONS = sorted(path.stem for path in (PROJECT_DIR / "tasks" / "migrations").glob("0*.py"))
+LAST_MIGRATION = MIGRATIONS[-1]
 
 
 def sql_of(migration):
@@ -34,13 +40,11 @@ def test_the_migration_linter_finds_nothing_unsafe():
     )
     linter.lint_all_migrations()
     assert linter.nb_erroneous == 0
-    assert linter.nb_valid == len(list((PROJECT_DIR / "tasks" / "migrations").glob("0*.py"))) - len(LINTER_IGNORES)
+    assert linter.nb_valid == len(MIGRATIONS) - len(LINTER_IGNORES)
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(
-    "migration", sorted(path.stem for path in (PROJECT_DIR / "tasks" / "migrations").glob("0*.py"))
-)
+@pytest.mark.parametrize("migration", MIGRATIONS)
 def test_no_migration_checks_existing_rows_under_an_exclusive_lock(migration):
     # The linter has no rule for this: a CHECK added to an existing table must be NOT VALID
     # and validated in a later transaction.
@@ -64,6 +68,51 @@ def test_the_check_constraints_are_named_and_validated_as_before():
             ("tasks_task_priority_check", True, "CHECK ((priority >= 0))"),
             ("tasks_task_version_check", True, "CHECK ((version >= 0))"),
         ]
+
+
+def first_release_task_model():
+    """Task as the first release's code knew it: the model of migration 0001."""
+    state = MigrationLoader(None, ignore_no_migrations=True).project_state(("tasks", "0001_initial"))
+    return state.apps.get_model("tasks", "Task")
+
+
+def columns_added_after_the_first_release():
+    first = {field.column for field in first_release_task_model()._meta.concrete_fields}
+    return [field for field in Task._meta.concrete_fields if field.column not in first]
+
+
+@pytest.mark.django_db
+def test_every_column_added_after_the_first_release_is_nullable_or_has_a_database_default():
+    """During a rolling deploy the previous release, which does not know a new column, still inserts.
+
+    AddField's `default` fills the existing rows and is then dropped from the column; only
+    `db_default` (or null=True) stays in the schema for INSERTs that do not name the column.
+    """
+    with connection.cursor() as cursor:
+        described = connection.introspection.get_table_description(cursor, Task._meta.db_table)
+    added = {field.column for field in columns_added_after_the_first_release()}
+    assert added >= {"priority", "due_at", "tags", "tag_keys", "version"}
+    assert [column.name for column in described if column.name in added and not column.null_ok] != []
+    assert [
+        column.name for column in described if column.name in added and not column.null_ok and column.default is None
+    ] == []
+
+
+@pytest.mark.django_db
+def test_the_first_releases_insert_gets_the_values_this_release_would_write():
+    first_release_task = first_release_task_model()
+    with CaptureQueriesContext(connection) as queries:
+        old = first_release_task.objects.create(user_id="user-old", title="written by the first release")
+    new = Task.objects.create(user_id="user-new", title="written by this release")
+
+    (insert,) = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+    added = columns_added_after_the_first_release()
+    assert not [field.column for field in added if connection.ops.quote_name(field.column) in insert]
+    old, new = Task.objects.get(pk=old.pk), Task.objects.get(pk=new.pk)
+    assert {field.attname: getattr(old, field.attname) for field in added} == {
+        field.attname: getattr(new, field.attname) for field in added
+    }
+    assert (old.tags, old.tag_keys, old.priority, old.version, old.due_at) == ([], {}, 2, 1, None)
 
 
 @pytest.fixture
@@ -151,7 +200,7 @@ def test_an_interrupted_concurrent_index_build_is_repaired_by_the_next_run(scrat
     assert sql(url, "SELECT pg_get_indexdef('task_user_updated_idx'::regclass)")[0][0].endswith(
         "USING btree (user_id, updated_at, id)"
     )
-    assert applied(url)[-1] == "0004_idempotency_key"
+    assert applied(url)[-1] == LAST_MIGRATION
     assert manage(url, "makemigrations", "--check", "--dry-run").returncode == 0
 
 
@@ -171,7 +220,7 @@ def test_a_migration_cut_short_by_statement_timeout_is_resumed_by_the_next_run(s
 
     resumed = manage(url, "migrate_safely")
     assert resumed.returncode == 0, resumed.stderr
-    assert applied(url)[-1] == "0004_idempotency_key"
+    assert applied(url)[-1] == LAST_MIGRATION
     assert len(indexes(url)) == 8 and all(indexes(url).values()), indexes(url)
 
 
@@ -216,7 +265,7 @@ def test_the_release_step_retries_until_the_lock_is_free(scratch_database):
     result = manage(url, "migrate_safely", "--lock-timeout", "200ms", "--attempts", "10", "--retry-delay", "0.2")
     assert result.returncode == 0, result.stderr
     assert "attempt 1 of 10: canceling statement due to lock timeout" in result.stderr
-    assert applied(url)[-1] == "0004_idempotency_key"
+    assert applied(url)[-1] == LAST_MIGRATION
 
 
 def test_migrate_safely_on_an_up_to_date_database_changes_nothing(scratch_database):

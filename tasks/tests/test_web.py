@@ -19,7 +19,7 @@ from socketserver import ThreadingMixIn, UnixStreamServer
 
 import pytest
 
-from deploy.web import nginx_binary, nginx_values, render_nginx_config
+from deploy.web import DEFAULT_MAX_BODY_BYTES, nginx_binary, nginx_values, render_nginx_config
 
 from .live import (
     Gunicorn,
@@ -28,6 +28,7 @@ from .live import (
     call,
     database_url,
     free_port,
+    raw_request,
     require_nginx,
     require_postgresql,
     stop_process,
@@ -189,14 +190,7 @@ class Nginx:
         raise RuntimeError("nginx did not start")
 
     def raw(self, request, timeout=10):
-        """Sends raw bytes; returns (status, headers text, body bytes)."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
-            sock.sendall(request)
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
-        head, _, body = answer.partition(b"\r\n\r\n")
-        return int(head.split()[1]), head.decode("latin-1"), body
+        return raw_request(self.port, request, timeout)
 
     def stop(self):
         stop_process(self.process)
@@ -257,8 +251,9 @@ def echo_nginx(upstream_dir):
     server.server_close()
 
 
-LIMIT = 256 * 1024
+LIMIT = DEFAULT_MAX_BODY_BYTES
 
+# Requests nginx refuses itself with the default limits (test_instances.py sends them to the balancer).
 NGINX_REFUSALS = [
     pytest.param(b"NOT AN HTTP REQUEST\r\n\r\n", 400, "bad_request", id="garbage-request-line"),
     pytest.param(

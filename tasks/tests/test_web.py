@@ -265,6 +265,7 @@ NGINX_REFUSALS = [
         "bad_request",
         id="header-too-large",
     ),
+    pytest.param(b"TRACE /api/tasks HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed", id="trace"),
     pytest.param(
         b"GET /api/tasks?" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long", id="uri-too-long"
     ),
@@ -291,6 +292,12 @@ def test_nginx_refusals_are_json(echo_nginx, request_bytes, status, code):
     assert answer_status == status
     assert "Content-Type: application/json" in head
     assert json.loads(body)["code"] == code
+
+
+def test_nginx_refuses_trace_itself_with_an_allow_header(echo_nginx):
+    status, head, _ = echo_nginx.raw(b"TRACE /api/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status == 405
+    assert "Allow: GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE" in head
 
 
 def test_nginx_internal_error_pages_cannot_be_requested(echo_nginx):

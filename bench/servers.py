@@ -9,7 +9,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from string import Template
+
+from deploy.balancer import render_balancer_config
 
 from .paths import PROJECT_DIR
 
@@ -118,13 +119,11 @@ class Balancer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.runtime_dir = Path(tempfile.mkdtemp(prefix="bench-balancer-"))
-        servers = "\n        ".join(f"server 127.0.0.1:{i.port} max_fails=1 fail_timeout=5s;" for i in instances)
-        config = Template((PROJECT_DIR / "deploy" / "balancer.conf").read_text()).safe_substitute(
-            RUNTIME_DIR=self.runtime_dir,
-            LISTEN=f"127.0.0.1:{self.port}",
-            SERVERS=servers,
-            MAX_BODY_BYTES=256 * 1024,
-            UPSTREAM_TIMEOUT=65,
+        config = render_balancer_config(
+            [f"127.0.0.1:{i.port}" for i in instances],
+            listen=f"127.0.0.1:{self.port}",
+            runtime_dir=self.runtime_dir,
+            upstream_timeout=65,  # the instances' gunicorn --timeout is 60
         )
         (self.runtime_dir / "nginx.conf").write_text(config)
         self.log = open(self.runtime_dir / "stderr.log", "wb")

@@ -1,4 +1,5 @@
-"""The apps a run serves: gunicorn on a free loopback port, nginx balancing several, and what /proc says."""
+"""The apps a run serves: gunicorn (alone, or behind nginx as deploy/web.py runs it) on a free loopback
+port, nginx balancing several, and what /proc says."""
 
 import os
 import shutil
@@ -84,6 +85,10 @@ class Gunicorn:
     def worker_pids(self):
         return child_pids(self.process.pid)
 
+    def proxy_cpu_seconds(self):
+        """CPU time of the instance's own nginx so far: none here."""
+        return 0.0
+
     def output(self):
         return Path(self.log.name).read_text(errors="replace")[-4000:]
 
@@ -109,6 +114,42 @@ class Gunicorn:
         self.stop()
 
 
+class Web(Gunicorn):
+    """An app as the Procfile runs it (deploy/web.py: nginx on a free loopback port in front of gunicorn
+    on a unix socket, reading gunicorn.conf.py); `with` stops both."""
+
+    def __init__(self, app, *, workers, threads):
+        if app.wsgi != "taskapi.wsgi":
+            raise ValueError(f"deploy/web.py serves taskapi.wsgi, not {app.wsgi}")
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{app.name}-web-", suffix=".log", delete=False)
+        env = {
+            **os.environ,
+            **app.env,
+            "PORT": str(self.port),
+            "WEB_BIND_HOST": "127.0.0.1",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "GUNICORN_TIMEOUT": "60",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "deploy/web.py"], cwd=PROJECT_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def worker_pids(self):
+        """gunicorn's workers: the children of the gunicorn master that deploy/web.py started."""
+        return [worker for master in self.masters(nginx=False) for worker in child_pids(master)]
+
+    def proxy_cpu_seconds(self):
+        """CPU time of the instance's nginx (master and worker) so far."""
+        return sum(cpu_seconds(pid) for master in self.masters(nginx=True) for pid in [master, *child_pids(master)])
+
+    def masters(self, *, nginx):
+        return [pid for pid in child_pids(self.process.pid) if is_nginx(pid) == nginx]
+
+
 class Balancer:
     """nginx with deploy/balancer.conf on a free loopback port, round robin over `instances`."""
 
@@ -123,7 +164,7 @@ class Balancer:
             [f"127.0.0.1:{i.port}" for i in instances],
             listen=f"127.0.0.1:{self.port}",
             runtime_dir=self.runtime_dir,
-            upstream_timeout=65,  # the instances' gunicorn --timeout is 60
+            upstream_timeout=70,  # the instances' gunicorn timeout is 60 s (and their own nginx's 65 s)
         )
         (self.runtime_dir / "nginx.conf").write_text(config)
         self.log = open(self.runtime_dir / "stderr.log", "wb")
@@ -166,6 +207,10 @@ def child_pids(parent_pid):
         if fields.get("PPid", "").strip() == str(parent_pid):
             children.append(int(status.parent.name))
     return children
+
+
+def is_nginx(pid):
+    return Path(f"/proc/{pid}/comm").read_text().strip() == "nginx"
 
 
 def cpu_seconds(pid):

@@ -1,7 +1,8 @@
 """`python -m bench.instances`: what one, two and three instances behind nginx do on this machine.
 
 Seeds a database of its own, then for each instance count starts that many taskapi instances
-(gunicorn, `--workers` sync workers each, never replaced mid-run) behind nginx with
+(as production runs them, deploy/web.py: nginx in front of gunicorn; `--instance-process gunicorn`
+for gunicorn alone; `--workers` sync workers each, never replaced mid-run) behind nginx with
 deploy/balancer.conf, warms every instance directly, then loads the balancer with wrk (the list
 and mix scenarios of `python -m bench.run`). Counts are interleaved and repeated (`--rounds`), so
 a neighbour's burst on a shared machine lands on one sample rather than on one count. Every
@@ -20,7 +21,7 @@ from pathlib import Path
 from .options import InstancesOptions, parse_args
 from .run import TOKEN_LIFETIME, emit, ensure_tools
 from .scenarios import SCENARIOS, base_env
-from .servers import App, Balancer
+from .servers import App, Balancer, Gunicorn, Web
 
 HEADERS = [
     "scenario",
@@ -31,6 +32,7 @@ HEADERS = [
     "p50 ms",
     "p99 ms",
     "worker CPU ms/req",
+    "instance nginx CPU ms/req",
     "balancer CPU ms/req",
     "errors",
 ]
@@ -44,6 +46,7 @@ class Sample:
     instances: int
     wrk: object
     worker_cpu_ms_per_request: float
+    instance_nginx_cpu_ms_per_request: float
     balancer_cpu_ms_per_request: float
 
 
@@ -51,8 +54,12 @@ def measure(run, app, scenario, count):
     """`count` fresh instances, each warmed directly, then the balancer over them, warmed and measured."""
     options = run.options
     env = base_env(run, app)
+    server = {"web": Web, "gunicorn": Gunicorn}[options.instance_process]
     with ExitStack() as stack:
-        instances = [stack.enter_context(run.gunicorn(app)) for _ in range(count)]
+        instances = [
+            stack.enter_context(server(app, workers=options.workers, threads=options.worker_threads))
+            for _ in range(count)
+        ]
         # Directly, so that every worker of every instance has booted and served before the
         # measured window: a worker's first seconds (imports, JWKS, connection) are not the load.
         for instance in instances:
@@ -60,22 +67,27 @@ def measure(run, app, scenario, count):
         balancer = stack.enter_context(Balancer(instances))
         run.wrk(balancer, scenario.script, env, options.warmup_seconds)
         workers = {pid for instance in instances for pid in instance.worker_pids()}
-        worker_cpu, balancer_cpu = spent_cpu(instances, balancer)
+        before = spent_cpu(instances, balancer)
         result = run.wrk(balancer, scenario.script, env, options.seconds)
-        worker_cpu_after, balancer_cpu_after = spent_cpu(instances, balancer)
+        after = spent_cpu(instances, balancer)
         if {pid for instance in instances for pid in instance.worker_pids()} != workers:
             raise RuntimeError("a worker was replaced during the measured window; its CPU would be lost")
     return Sample(
         scenario=scenario.name,
         instances=count,
         wrk=result,
-        worker_cpu_ms_per_request=1000 * (worker_cpu_after - worker_cpu) / result.requests,
-        balancer_cpu_ms_per_request=1000 * (balancer_cpu_after - balancer_cpu) / result.requests,
+        **{name: 1000 * (after[name] - before[name]) / result.requests for name in before},
     )
 
 
 def spent_cpu(instances, balancer):
-    return sum(instance.worker_cpu_seconds() for instance in instances), balancer.cpu_seconds()
+    """CPU seconds so far of the instances' workers, the instances' own nginx (with --instance-process
+    web) and the balancer, by the Sample field they become per request."""
+    return {
+        "worker_cpu_ms_per_request": sum(instance.worker_cpu_seconds() for instance in instances),
+        "instance_nginx_cpu_ms_per_request": sum(instance.proxy_cpu_seconds() for instance in instances),
+        "balancer_cpu_ms_per_request": balancer.cpu_seconds(),
+    }
 
 
 def summary_rows(samples, options):
@@ -95,6 +107,7 @@ def summary_rows(samples, options):
                     f"{statistics.median(s.wrk.p50_us for s in group) / 1000:.0f}",
                     f"{statistics.median(s.wrk.p99_us for s in group) / 1000:.0f}",
                     f"{statistics.median(s.worker_cpu_ms_per_request for s in group):.2f}",
+                    f"{statistics.median(s.instance_nginx_cpu_ms_per_request for s in group):.2f}",
                     f"{statistics.median(s.balancer_cpu_ms_per_request for s in group):.2f}",
                     sum(s.wrk.errors for s in group),
                 ]

@@ -57,6 +57,9 @@ class InstancesOptions:
     tasks_per_user: int = option(50, "tasks each regular user has (default: %(default)s)")
     instances: str = option("1,2,3", "instance counts to measure (default: %(default)s)")
     workers: int = option(2, "gunicorn sync workers per instance (default: %(default)s)")
+    instance_process: str = option(
+        "web", "web: deploy/web.py, nginx in front of gunicorn, as production runs; gunicorn: gunicorn alone"
+    )
     scenarios: str = option("list,mix", "comma list of bench.run scenarios (default: %(default)s)")
     rounds: int = option(3, "times every count is measured, counts interleaved (default: %(default)s)")
     seconds: int = option(10, "measured seconds per scenario, count and round (default: %(default)s)")

@@ -1,4 +1,5 @@
-"""The apps a run serves: gunicorn on a free loopback port, nginx balancing several, and what /proc says."""
+"""The apps a run serves: gunicorn (alone, or behind nginx as deploy/web.py runs it) on a free loopback
+port, nginx balancing several, and what /proc says."""
 
 import os
 import shutil
@@ -9,7 +10,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from string import Template
+
+from deploy.balancer import render_balancer_config
 
 from .paths import PROJECT_DIR
 
@@ -83,6 +85,10 @@ class Gunicorn:
     def worker_pids(self):
         return child_pids(self.process.pid)
 
+    def proxy_cpu_seconds(self):
+        """CPU time of the instance's own nginx so far: none here."""
+        return 0.0
+
     def output(self):
         return Path(self.log.name).read_text(errors="replace")[-4000:]
 
@@ -108,6 +114,42 @@ class Gunicorn:
         self.stop()
 
 
+class Web(Gunicorn):
+    """An app as the Procfile runs it (deploy/web.py: nginx on a free loopback port in front of gunicorn
+    on a unix socket, reading gunicorn.conf.py); `with` stops both."""
+
+    def __init__(self, app, *, workers, threads):
+        if app.wsgi != "taskapi.wsgi":
+            raise ValueError(f"deploy/web.py serves taskapi.wsgi, not {app.wsgi}")
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{app.name}-web-", suffix=".log", delete=False)
+        env = {
+            **os.environ,
+            **app.env,
+            "PORT": str(self.port),
+            "WEB_BIND_HOST": "127.0.0.1",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "GUNICORN_TIMEOUT": "60",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "deploy/web.py"], cwd=PROJECT_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def worker_pids(self):
+        """gunicorn's workers: the children of the gunicorn master that deploy/web.py started."""
+        return [worker for master in self.masters(nginx=False) for worker in child_pids(master)]
+
+    def proxy_cpu_seconds(self):
+        """CPU time of the instance's nginx (master and worker) so far."""
+        return sum(cpu_seconds(pid) for master in self.masters(nginx=True) for pid in [master, *child_pids(master)])
+
+    def masters(self, *, nginx):
+        return [pid for pid in child_pids(self.process.pid) if is_nginx(pid) == nginx]
+
+
 class Balancer:
     """nginx with deploy/balancer.conf on a free loopback port, round robin over `instances`."""
 
@@ -118,13 +160,11 @@ class Balancer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.runtime_dir = Path(tempfile.mkdtemp(prefix="bench-balancer-"))
-        servers = "\n        ".join(f"server 127.0.0.1:{i.port} max_fails=1 fail_timeout=5s;" for i in instances)
-        config = Template((PROJECT_DIR / "deploy" / "balancer.conf").read_text()).safe_substitute(
-            RUNTIME_DIR=self.runtime_dir,
-            LISTEN=f"127.0.0.1:{self.port}",
-            SERVERS=servers,
-            MAX_BODY_BYTES=256 * 1024,
-            UPSTREAM_TIMEOUT=65,
+        config = render_balancer_config(
+            [f"127.0.0.1:{i.port}" for i in instances],
+            listen=f"127.0.0.1:{self.port}",
+            runtime_dir=self.runtime_dir,
+            upstream_timeout=70,  # the instances' gunicorn timeout is 60 s (and their own nginx's 65 s)
         )
         (self.runtime_dir / "nginx.conf").write_text(config)
         self.log = open(self.runtime_dir / "stderr.log", "wb")
@@ -167,6 +207,10 @@ def child_pids(parent_pid):
         if fields.get("PPid", "").strip() == str(parent_pid):
             children.append(int(status.parent.name))
     return children
+
+
+def is_nginx(pid):
+    return Path(f"/proc/{pid}/comm").read_text().strip() == "nginx"
 
 
 def cpu_seconds(pid):

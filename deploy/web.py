@@ -17,12 +17,17 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 from string import Template
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-TEMPLATE = Path(__file__).resolve().parent / "nginx.conf"
+DEPLOY_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = DEPLOY_DIR.parent
+TEMPLATE = DEPLOY_DIR / "nginx.conf"
+ERROR_PAGES = DEPLOY_DIR / "error_pages.conf"
+# The app's default API_MAX_BODY_BYTES (taskapi/settings.py).
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 
 def nginx_values(environ, runtime_dir):
@@ -31,19 +36,24 @@ def nginx_values(environ, runtime_dir):
         "LISTEN": f"{environ.get('WEB_BIND_HOST', '0.0.0.0')}:{environ.get('PORT', '8000')}",
         "UPSTREAM": f"unix:{runtime_dir}/gunicorn.sock",
         "RUNTIME_DIR": str(runtime_dir),
-        "MAX_BODY_BYTES": environ.get("API_MAX_BODY_BYTES", "").strip() or str(256 * 1024),
+        "MAX_BODY_BYTES": environ.get("API_MAX_BODY_BYTES", "").strip() or str(DEFAULT_MAX_BODY_BYTES),
         "CLIENT_TIMEOUT": environ.get("WEB_CLIENT_TIMEOUT", "").strip() or "10",
         # A little longer than gunicorn's own limit, so gunicorn's answer (or its 502) comes first.
         "UPSTREAM_TIMEOUT": str(int(environ.get("GUNICORN_TIMEOUT", "").strip() or "30") + 5),
     }
 
 
-def render_nginx_config(values):
-    """deploy/nginx.conf with its capitalised placeholders filled in; nginx's own $variables are left alone."""
-    text = Template(TEMPLATE.read_text()).safe_substitute(values)
+def render_nginx_config(values, template=TEMPLATE):
+    """A deploy/ nginx template (nginx.conf unless told) with its capitalised placeholders filled in.
+
+    ERROR_PAGES, in a `server` block, becomes deploy/error_pages.conf itself, so the result stands
+    alone; nginx's own $variables are left alone.
+    """
+    error_pages = textwrap.indent(ERROR_PAGES.read_text(), " " * 8).strip()
+    text = Template(template.read_text()).safe_substitute({"ERROR_PAGES": error_pages, **values})
     missing = re.findall(r"\$\{[A-Z_]+\}", text)
     if missing:
-        raise ValueError(f"deploy/nginx.conf has placeholders without a value: {missing}")
+        raise ValueError(f"deploy/{template.name} has placeholders without a value: {missing}")
     return text
 
 

@@ -1,8 +1,8 @@
 """Several instances for tests: a scratch database, PgBouncer, app instances and nginx balancing them.
 
-with scratch_database() as direct_url, PgBouncer() as pooler:
-    instances = [Gunicorn(env) for _ in range(3)]
-    with Balancer([i.url for i in instances]) as balancer: ...
+with scratch_database(env) as name, PgBouncer() as pooler:
+    instances = [ProxiedWeb({**env, "DATABASE_URL": pooler.url(name)}) for _ in range(3)]
+    with Balancer([address_of(i) for i in instances]) as balancer: ...
 """
 
 import contextlib
@@ -15,15 +15,15 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from string import Template
 
 import psycopg2
 import pytest
 
+from deploy.balancer import render_balancer_config
+
 from .live import PROJECT_DIR, free_port, stop_process
 
 SHARED_POSTGRESQL = "postgres://postgres@127.0.0.1:5432"
-BALANCER_TEMPLATE = PROJECT_DIR / "deploy" / "balancer.conf"
 
 
 def require_program(name):
@@ -97,10 +97,14 @@ class PgBouncer:
 
 
 class Balancer:
-    """nginx on a free loopback port, balancing over `upstreams` ("host:port") with deploy/balancer.conf."""
+    """nginx on a free loopback port, balancing over `upstreams` ("host:port") with deploy/balancer.conf.
 
-    def __init__(self, upstreams, *, start_timeout=30):
+    `config` is more of render_balancer_config's settings (max_body_bytes, upstream_timeout).
+    """
+
+    def __init__(self, upstreams, *, start_timeout=30, **config):
         self.nginx = require_program("nginx")
+        self.settings = config
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.runtime_dir = Path(tempfile.mkdtemp(prefix="taskapi-balancer-"))
@@ -120,14 +124,9 @@ class Balancer:
             time.sleep(0.05)
 
     def write_config(self, upstreams):
-        servers = "\n        ".join(f"server {address} max_fails=1 fail_timeout=5s;" for address in upstreams)
         self.config.write_text(
-            Template(BALANCER_TEMPLATE.read_text()).safe_substitute(
-                RUNTIME_DIR=self.runtime_dir,
-                LISTEN=f"127.0.0.1:{self.port}",
-                SERVERS=servers,
-                MAX_BODY_BYTES=256 * 1024,
-                UPSTREAM_TIMEOUT=35,
+            render_balancer_config(
+                upstreams, listen=f"127.0.0.1:{self.port}", runtime_dir=self.runtime_dir, **self.settings
             )
         )
 

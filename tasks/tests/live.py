@@ -180,6 +180,18 @@ def parse_json(raw):
     return json.loads(raw) if raw else None
 
 
+def raw_request(port, request, timeout=10):
+    """Sends raw bytes to 127.0.0.1:`port` and reads until the server closes; returns (status,
+    headers text, body bytes). For requests no HTTP client would send."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), head.decode("latin-1"), body
+
+
 Answer = namedtuple("Answer", "path status content_type body seconds")
 
 

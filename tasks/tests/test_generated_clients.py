@@ -3,9 +3,11 @@
 TypeScript: openapi-typescript types and openapi-fetch calls (clients/typescript/, pinned by its
 package-lock.json), compiled with `tsc --strict`, then run with Node. Python: openapi-python-client.
 Both are generated here from the document the server serves; nothing generated is committed.
-Tokens are really signed and verified against the loopback JWKS.
+Tokens are really signed and verified against the loopback JWKS. The sessions are functions of
+the server's URL and two users with no tasks yet: test_instances.py runs them through the balancer.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,7 +21,7 @@ import pytest
 from .live import PROJECT_DIR
 
 TYPESCRIPT_DIR = PROJECT_DIR / "clients" / "typescript"
-USER_A, USER_B = "client-user-a", "client-user-b"
+USERS = ("client-user-a", "client-user-b")
 # Small enough that the session's oversized body (20 KB) is sent whole before the 413 arrives;
 # with a body larger than the socket buffers the client could see the connection close mid-send.
 MAX_BODY_BYTES = 8192
@@ -49,42 +51,62 @@ def require_node():
     pytest.skip("needs Node.js (node, npm)")
 
 
-def test_typescript_client_session_compiles_strictly_and_runs(live_api, make_token):
+def typescript_session(url, make_token, users):
+    """Generates the TypeScript client from the document `url` serves, compiles it with `tsc
+    --strict` and runs clients/typescript/src/session.ts as `users` (two ids without tasks)."""
     require_node()
     build = TYPESCRIPT_DIR / "build"
     build.mkdir(exist_ok=True)
-    (build / "openapi.json").write_text(json.dumps(served_document(live_api.url)))
+    (build / "openapi.json").write_text(json.dumps(served_document(url)))
     if not (TYPESCRIPT_DIR / "node_modules" / ".package-lock.json").exists():
         run(["npm", "ci", "--no-audit", "--no-fund"], TYPESCRIPT_DIR)
     run(["npm", "run", "--silent", "generate"], TYPESCRIPT_DIR)
     run(["npm", "run", "--silent", "build"], TYPESCRIPT_DIR)
+    user_a, user_b = users
     env = {
         **os.environ,
-        "TASKAPI_URL": live_api.url,
-        "TASKAPI_USER_A": USER_A,
-        "TASKAPI_TOKEN_A": make_token(USER_A),
-        "TASKAPI_TOKEN_B": make_token(USER_B),
+        "TASKAPI_URL": url,
+        "TASKAPI_USER_A": user_a,
+        "TASKAPI_TOKEN_A": make_token(user_a),
+        "TASKAPI_TOKEN_B": make_token(user_b),
     }
     result = run(["npm", "run", "--silent", "session"], TYPESCRIPT_DIR, env=env)
     assert "typescript client session: ok" in result.stdout
 
 
-@pytest.fixture
-def python_client(live_api, tmp_path, monkeypatch):
-    """The package openapi-python-client generates from the served document, importable."""
-    document = tmp_path / "openapi.json"
-    document.write_text(json.dumps(served_document(live_api.url)))
+def test_typescript_client_session_compiles_strictly_and_runs(live_api, make_token):
+    typescript_session(live_api.url, make_token, USERS)
+
+
+@contextlib.contextmanager
+def generated_python_client(url, directory):
+    """The package openapi-python-client generates in `directory` from the document `url` serves,
+    importable as `taskapi_client` until the block ends."""
+    document = directory / "openapi.json"
+    document.write_text(json.dumps(served_document(url)))
     generator = [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(document), "--meta", "none"]
-    run([*generator, "--output-path", str(tmp_path / "taskapi_client")], tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import taskapi_client  # noqa: F401  (generated just above)
+    run([*generator, "--output-path", str(directory / "taskapi_client")], directory)
+    sys.path.insert(0, str(directory))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(directory))
+        for name in [name for name in sys.modules if name.split(".")[0] == "taskapi_client"]:
+            del sys.modules[name]
 
-    yield
-    for name in [name for name in sys.modules if name.split(".")[0] == "taskapi_client"]:
-        del sys.modules[name]
+
+def test_python_client_session_covers_every_operation(live_api, make_token, tmp_path):
+    python_client_session(live_api.url, make_token, USERS, tmp_path)
 
 
-def test_python_client_session_covers_every_operation(live_api, make_token, python_client):
+def python_client_session(url, make_token, users, directory):
+    """Generates the Python client (in `directory`) from the document `url` serves and calls every
+    operation through it as `users` (two ids without tasks)."""
+    with generated_python_client(url, directory):
+        every_operation_through_the_python_client(url, make_token, *users)
+
+
+def every_operation_through_the_python_client(url, make_token, user_a, user_b):
     from taskapi_client import AuthenticatedClient, Client
     from taskapi_client.api.tasks import (
         bulk_tasks,
@@ -110,8 +132,8 @@ def test_python_client_session_covers_every_operation(live_api, make_token, pyth
         ValidationError,
     )
 
-    alice = AuthenticatedClient(base_url=live_api.url, token=make_token(USER_A))
-    bob = AuthenticatedClient(base_url=live_api.url, token=make_token(USER_B))
+    alice = AuthenticatedClient(base_url=url, token=make_token(user_a))
+    bob = AuthenticatedClient(base_url=url, token=make_token(user_b))
 
     created = create_task.sync_detailed(client=alice, body=TaskRequest(title="Buy milk"), idempotency_key="py-create-1")
     assert created.status_code == 201 and isinstance(created.parsed, Task)
@@ -163,11 +185,11 @@ def test_python_client_session_covers_every_operation(live_api, make_token, pyth
         answer = call()
         assert answer.status_code == 404 and isinstance(answer.parsed, Error) and answer.parsed.code == "not_found"
     assert list_tasks.sync(client=bob) == []
-    forbidden = list_tasks_by_user_id.sync_detailed(USER_A, client=bob)
+    forbidden = list_tasks_by_user_id.sync_detailed(user_a, client=bob)
     assert forbidden.status_code == 403 and forbidden.parsed.code == "user_mismatch"
-    assert [t.id for t in list_tasks_by_user_id.sync(USER_A, client=alice, completed=True)] == [milk.id]
+    assert [t.id for t in list_tasks_by_user_id.sync(user_a, client=alice, completed=True)] == [milk.id]
 
-    anonymous = list_tasks.sync_detailed(client=Client(base_url=live_api.url))
+    anonymous = list_tasks.sync_detailed(client=Client(base_url=url))
     assert anonymous.status_code == 401 and anonymous.parsed.code == "not_authenticated"
     assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
     assert bulk_tasks.sync_detailed(client=alice, body=BulkCompleteRequest(complete=[])).parsed.code == "min_length"

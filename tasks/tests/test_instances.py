@@ -1,12 +1,15 @@
 """Several instances: three of the production web process (deploy/web.py: nginx in front of
 gunicorn) behind a balancing nginx (deploy/balancer.conf), through PgBouncer, sharing Redis.
 
-What one instance guarantees holds for three: the API through the balancer, idempotency keys
-across instances, one rate-limit count, per-process JWKS caching; and a rolling deploy under
-load (each instance replaced in turn) fails no request and loses no acknowledged write.
+What one instance guarantees holds for three: the whole API through the balancer (both
+generated-client sessions and the schemathesis run, on fresh users of the shared database),
+idempotency keys across instances, one rate-limit count, per-process JWKS caching; the balancer's
+own refusals are JSON, the instances' answers pass through it untouched; and a rolling deploy
+under load (each instance replaced in turn) fails no request and loses no acknowledged write.
 """
 
 import itertools
+import json
 import logging
 import threading
 import time
@@ -17,8 +20,11 @@ import psycopg2
 import pytest
 
 from .fleet import SHARED_POSTGRESQL, Balancer, PgBouncer, address_of, scratch_database
-from .live import ProxiedWeb, call, require_postgresql
+from .live import ProxiedWeb, call, free_port, raw_request, require_postgresql
+from .test_generated_clients import MAX_BODY_BYTES, python_client_session, typescript_session
+from .test_schema_fuzz import schemathesis_run
 from .test_throttling import REDIS_URL, require_redis
+from .test_web import NGINX_REFUSALS
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,9 @@ def app_settings(session_jwks_server):
         "REDIS_KEY_PREFIX": f"test-fleet-{uuid.uuid4().hex}:",
         "API_USER_THROTTLE_RATE": "off",
         "DJANGO_SECRET_KEY": f"fleet-test-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+        # The generated-client sessions expect the limit their single server has (the balancer's
+        # own limit stays the default, larger: the instances refuse such bodies themselves).
+        "API_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
     }
 
 
@@ -77,34 +86,89 @@ def stored_ids(database, user_id):
         return {row[0] for row in cursor.fetchall()}
 
 
-def test_the_api_answers_through_the_balancer(fleet, make_token):
-    balancer, _ = fleet
-    url = f"{balancer.url}/api/tasks"
-    token, other = make_token(f"fleet-{uuid.uuid4().hex}"), make_token(f"other-{uuid.uuid4().hex}")
+def fresh_users(name):
+    """Two user ids no other test (or earlier run) on the fleet's database has used."""
+    run = uuid.uuid4().hex
+    return f"{name}-a-{run}", f"{name}-b-{run}"
 
-    status, headers, task = call("POST", url, token=token, body={"title": "through nginx", "tags": ["a"]})
-    assert (status, task["title"]) == (201, "through nginx")
-    assert headers["Location"].endswith(f"/api/tasks/{task['id']}")
-    status, headers, _ = call("GET", f"{url}/{task['id']}", token=token, headers={"If-None-Match": headers["ETag"]})
-    assert status == 304
-    assert (
-        call("PATCH", f"{url}/{task['id']}", token=token, body={"title": "x"}, headers={"If-Match": '"99"'})[0] == 412
+
+def test_the_typescript_client_session_passes_through_the_balancer(fleet, make_token):
+    balancer, _ = fleet
+    typescript_session(balancer.url, make_token, fresh_users("ts"))
+
+
+def test_the_python_client_session_passes_through_the_balancer(fleet, make_token, tmp_path):
+    balancer, _ = fleet
+    python_client_session(balancer.url, make_token, fresh_users("py"), tmp_path)
+
+
+def test_schemathesis_finds_nothing_through_the_balancer(fleet, make_token, tmp_path):
+    balancer, _ = fleet
+    schemathesis_run(balancer.url, make_token, f"fuzz-{uuid.uuid4().hex}", tmp_path)
+
+
+@pytest.mark.parametrize("request_bytes, status, code", NGINX_REFUSALS)
+def test_the_balancers_own_refusals_are_json(fleet, request_bytes, status, code):
+    balancer, _ = fleet
+    answer_status, head, body = raw_request(balancer.port, request_bytes)
+    assert answer_status == status
+    assert "Content-Type: application/json" in head
+    assert json.loads(body)["code"] == code
+
+
+SERVICE_UNAVAILABLE = {"detail": "The service is unavailable; try again shortly.", "code": "service_unavailable"}
+
+
+def test_with_every_instance_down_the_balancer_answers_a_json_503(fleet_env, make_token):
+    token = make_token(f"down-{uuid.uuid4().hex}")
+    instance = start_instance(fleet_env)
+    # Two instances: one stopped below, one whose address nothing ever listened on.
+    with Balancer([address_of(instance), f"127.0.0.1:{free_port()}"]) as balancer:
+        assert call("GET", f"{balancer.url}/api/tasks", token=token)[0] == 200
+        instance.stop()
+        answers = [
+            call("GET", f"{balancer.url}/api/tasks", token=token),
+            call("POST", f"{balancer.url}/api/tasks", token=token, body={"title": "nobody to take it"}),
+        ]
+    for status, headers, body in answers:
+        assert (status, headers["Content-Type"], headers["Retry-After"]) == (503, "application/json", "5")
+        assert body == SERVICE_UNAVAILABLE
+
+
+# Answers an instance gives (its app, or its own nginx for the body too large for the instances):
+# through the balancer they arrive as they left the instance, never replaced by the balancer's pages.
+INSTANCE_ANSWERS = [
+    pytest.param("GET", "/api/tasks/{id}0", {}, None, id="404-no-such-task"),
+    pytest.param("GET", "/api/no/such/route", {}, None, id="404-no-route"),
+    pytest.param("GET", "/api/tasks", {"Authorization": "Bearer not-a-token"}, None, id="401-bad-token"),
+    pytest.param("PATCH", "/api/tasks/{id}", {"If-Match": '"99"'}, {"title": "x"}, id="412-stale-if-match"),
+    pytest.param("DELETE", "/api/tasks", {}, None, id="405-method"),
+    pytest.param("GET", "/api/tasks/stats", {"Accept": "text/html"}, None, id="406-html"),
+    pytest.param("POST", "/api/tasks", {}, {"title": "x", "description": "d" * 20000}, id="413-instance-limit"),
+]
+# What differs between two answers to one request, whoever passes them on.
+PER_ANSWER_HEADERS = {"date", "connection", "keep-alive", "x-request-id"}
+
+
+def comparable(answer):
+    status, headers, body = answer
+    return (
+        status,
+        {name.lower(): value for name, value in headers.items() if name.lower() not in PER_ANSWER_HEADERS},
+        body,
     )
-    assert call("PATCH", f"{url}/{task['id']}/complete", token=token)[2]["completed"] is True
-    assert [t["id"] for t in call("GET", url, token=token)[2]] == [task["id"]]
-    assert call("GET", f"{url}/stats", token=token)[2]["completed"] == 1
-    assert call("GET", f"{url}/{task['id']}", token=other)[0] == 404
-    status, headers, body = call("GET", url)
-    assert (status, headers["Content-Type"], headers["WWW-Authenticate"].startswith("Bearer")) == (
-        401,
-        "application/json",
-        True,
-    )
-    assert call("POST", f"{url}/bulk", token=token, body={"delete": [task["id"]]})[:3:2] == (
-        200,
-        {"action": "delete", "count": 1},
-    )
-    assert call("GET", f"{url}/{task['id']}", token=token)[0] == 404
+
+
+@pytest.mark.parametrize("method, path, headers, body", INSTANCE_ANSWERS)
+def test_the_instances_answers_pass_through_the_balancer_untouched(fleet, make_token, method, path, headers, body):
+    balancer, instances = fleet
+    token = make_token(f"through-{uuid.uuid4().hex}")
+    task = call("POST", f"{balancer.url}/api/tasks", token=token, body={"title": "mine"})[2]
+    path, headers = path.format(id=task["id"]), {"Authorization": f"Bearer {token}", **headers}
+    direct = call(method, f"{instances[0].url}{path}", headers=headers, body=body)
+    through = call(method, f"{balancer.url}{path}", headers=headers, body=body)
+    assert direct[0] >= 400 and direct[2] is not None
+    assert comparable(through) == comparable(direct)
 
 
 def requests_logged(instance):

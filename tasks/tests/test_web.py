@@ -19,7 +19,7 @@ from socketserver import ThreadingMixIn, UnixStreamServer
 
 import pytest
 
-from deploy.web import nginx_binary, nginx_values, render_nginx_config
+from deploy.web import DEFAULT_MAX_BODY_BYTES, nginx_binary, nginx_values, render_nginx_config
 
 from .live import (
     Gunicorn,
@@ -28,6 +28,7 @@ from .live import (
     call,
     database_url,
     free_port,
+    raw_request,
     require_nginx,
     require_postgresql,
     stop_process,
@@ -189,14 +190,7 @@ class Nginx:
         raise RuntimeError("nginx did not start")
 
     def raw(self, request, timeout=10):
-        """Sends raw bytes; returns (status, headers text, body bytes)."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
-            sock.sendall(request)
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
-        head, _, body = answer.partition(b"\r\n\r\n")
-        return int(head.split()[1]), head.decode("latin-1"), body
+        return raw_request(self.port, request, timeout)
 
     def stop(self):
         stop_process(self.process)
@@ -257,8 +251,9 @@ def echo_nginx(upstream_dir):
     server.server_close()
 
 
-LIMIT = 256 * 1024
+LIMIT = DEFAULT_MAX_BODY_BYTES
 
+# Requests nginx refuses itself with the default limits (test_instances.py sends them to the balancer).
 NGINX_REFUSALS = [
     pytest.param(b"NOT AN HTTP REQUEST\r\n\r\n", 400, "bad_request", id="garbage-request-line"),
     pytest.param(
@@ -270,6 +265,7 @@ NGINX_REFUSALS = [
         "bad_request",
         id="header-too-large",
     ),
+    pytest.param(b"TRACE /api/tasks HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed", id="trace"),
     pytest.param(
         b"GET /api/tasks?" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long", id="uri-too-long"
     ),
@@ -296,6 +292,12 @@ def test_nginx_refusals_are_json(echo_nginx, request_bytes, status, code):
     assert answer_status == status
     assert "Content-Type: application/json" in head
     assert json.loads(body)["code"] == code
+
+
+def test_nginx_refuses_trace_itself_with_an_allow_header(echo_nginx):
+    status, head, _ = echo_nginx.raw(b"TRACE /api/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status == 405
+    assert "Allow: GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE" in head
 
 
 def test_nginx_internal_error_pages_cannot_be_requested(echo_nginx):

@@ -172,6 +172,22 @@ class TagListField(NullMeansEmpty, serializers.ListField):
         return unique_tags(super().to_internal_value(data))
 
 
+def unbound_copy(field):
+    """A copy of an unbound field for one serializer to bind, without constructing it again.
+
+    DRF's own copy (`Field.__deepcopy__`) calls the constructor again with the original
+    arguments, which was most of the cost of a create's or update's fields. What a
+    constructor sets (validators, error messages, choices) is never changed afterwards, so
+    copies may share it; what binding sets (name, parent, label, source) is the copy's own.
+    A list's child field gets a copy of its own too, whose parent is the copied list.
+    """
+    clone = copy.copy(field)
+    if isinstance(field, serializers.ListField):
+        clone.child = copy.copy(field.child)
+        clone.child.parent = clone
+    return clone
+
+
 class TaskSerializer(serializers.ModelSerializer):
     title = TitleField()
     description = DescriptionField(
@@ -209,7 +225,7 @@ class TaskSerializer(serializers.ModelSerializer):
         if built is None:
             built = super().get_fields()
             type(self)._built_fields = built
-        return copy.deepcopy(built)
+        return {name: unbound_copy(field) for name, field in built.items()}
 
     def create(self, validated_data):
         task = Task.objects.create_within_quota(settings.API_MAX_TASKS_PER_USER, **validated_data)

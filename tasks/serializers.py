@@ -214,6 +214,9 @@ class TaskSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "user_id", "version", "created_at", "updated_at"]
+        # What DRF would derive from the model's unique constraints and unique_for_date fields,
+        # worked out again on every validation: a task has none of either.
+        validators = []
 
     def get_fields(self):
         """ModelSerializer's fields, worked out from the model once per process, copied for each serializer.

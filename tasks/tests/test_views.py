@@ -284,6 +284,14 @@ def test_copied_fields_validate_as_drfs_rebuilt_fields(body):
     assert copied.validated_data == rebuilt.validated_data
 
 
+def test_drf_would_derive_no_validators_for_the_task_serializer():
+    """TaskSerializer declares none (Meta.validators); this fails once the model gains a unique rule DRF would check."""
+    from tasks.serializers import TaskSerializer
+
+    serializer = TaskSerializer(data={})
+    assert serializer.get_unique_together_validators() + serializer.get_unique_for_date_validators() == []
+
+
 def test_each_serializer_binds_fields_of_its_own():
     from tasks.serializers import TaskSerializer
 

@@ -216,9 +216,10 @@ def test_unknown_api_url_is_json_404(user_client, path):
     assert response.json()["detail"]
 
 
+@pytest.mark.parametrize("method", ["get", "delete"])
 @pytest.mark.parametrize("task_id", ["0", "-1", "99999999999999999999999", "9223372036854775808"])
-def test_out_of_range_ids_are_404_not_500(user_client, task_id):
-    response = user_client.get(f"/api/tasks/{task_id}")
+def test_out_of_range_ids_are_404_not_500(user_client, method, task_id):
+    response = getattr(user_client, method)(f"/api/tasks/{task_id}")
     assert response.status_code == 404
     assert response.json()["detail"]
 

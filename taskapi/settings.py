@@ -81,6 +81,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The admin's messages live in its session. Django's default tries a signed cookie first, whose
+# storage (and signer) MessageMiddleware built on every request, API requests included.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "taskapi.urls"
 WSGI_APPLICATION = "taskapi.wsgi.application"
 # Both `/api/tasks` and `/api/tasks/` are routed explicitly; a redirect would drop a POST body.

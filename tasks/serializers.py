@@ -172,6 +172,22 @@ class TagListField(NullMeansEmpty, serializers.ListField):
         return unique_tags(super().to_internal_value(data))
 
 
+def unbound_copy(field):
+    """A copy of an unbound field for one serializer to bind, without constructing it again.
+
+    DRF's own copy (`Field.__deepcopy__`) calls the constructor again with the original
+    arguments, which was most of the cost of a create's or update's fields. What a
+    constructor sets (validators, error messages, choices) is never changed afterwards, so
+    copies may share it; what binding sets (name, parent, label, source) is the copy's own.
+    A list's child field gets a copy of its own too, whose parent is the copied list.
+    """
+    clone = copy.copy(field)
+    if isinstance(field, serializers.ListField):
+        clone.child = copy.copy(field.child)
+        clone.child.parent = clone
+    return clone
+
+
 class TaskSerializer(serializers.ModelSerializer):
     title = TitleField()
     description = DescriptionField(
@@ -198,6 +214,9 @@ class TaskSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "user_id", "version", "created_at", "updated_at"]
+        # What DRF would derive from the model's unique constraints and unique_for_date fields,
+        # worked out again on every validation: a task has none of either.
+        validators = []
 
     def get_fields(self):
         """ModelSerializer's fields, worked out from the model once per process, copied for each serializer.
@@ -209,7 +228,7 @@ class TaskSerializer(serializers.ModelSerializer):
         if built is None:
             built = super().get_fields()
             type(self)._built_fields = built
-        return copy.deepcopy(built)
+        return {name: unbound_copy(field) for name, field in built.items()}
 
     def create(self, validated_data):
         task = Task.objects.create_within_quota(settings.API_MAX_TASKS_PER_USER, **validated_data)

@@ -164,13 +164,15 @@ class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSe
         except VersionMismatch:
             self.raise_precondition_failed()
 
-    def perform_destroy(self, instance):
-        rows = Task.objects.filter(pk=instance.pk).at_versions(if_match_versions(self.request))
+    def destroy(self, request, *args, **kwargs):
+        # One DELETE, as the toggle is one UPDATE: the task is looked up only when nothing was deleted.
+        rows = self.get_queryset().filter(pk=kwargs["pk"]).at_versions(if_match_versions(request))
         if not rows.delete_in_one_statement():
             self.raise_precondition_failed()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def raise_precondition_failed(self):
-        """412 with the current task; or 404 if a concurrent request deleted it meanwhile."""
+        """412 with the current task; or 404 if the caller has no such task (never had, or it was deleted meanwhile)."""
         raise PreconditionFailed(self.get_serializer(self.get_object()).data)
 
     @extend_schema(

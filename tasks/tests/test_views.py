@@ -216,9 +216,10 @@ def test_unknown_api_url_is_json_404(user_client, path):
     assert response.json()["detail"]
 
 
+@pytest.mark.parametrize("method", ["get", "delete"])
 @pytest.mark.parametrize("task_id", ["0", "-1", "99999999999999999999999", "9223372036854775808"])
-def test_out_of_range_ids_are_404_not_500(user_client, task_id):
-    response = user_client.get(f"/api/tasks/{task_id}")
+def test_out_of_range_ids_are_404_not_500(user_client, method, task_id):
+    response = getattr(user_client, method)(f"/api/tasks/{task_id}")
     assert response.status_code == 404
     assert response.json()["detail"]
 
@@ -261,3 +262,43 @@ def test_hand_built_task_json_is_what_drfs_fields_produce(make_task):
         assert TaskSerializer(task).data == generic
         # Reads serialize rows of values instead of instances: the same JSON.
         assert TaskSerializer(rows[task.id]).data == generic
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"title": "  Buy milk ", "tags": [" a", "A", "b"], "due_at": "2026-12-01"}, id="valid"),
+        pytest.param({"title": "", "tags": ["x" * 33], "priority": "urgent", "completed": "yes"}, id="invalid"),
+        pytest.param({"title": "t", "tags": "work", "due_at": "2026-12-01T17:00:00"}, id="wrong-shapes"),
+        pytest.param({"title": None, "description": None, "tags": None, "due_at": None}, id="nulls"),
+    ],
+)
+def test_copied_fields_validate_as_drfs_rebuilt_fields(body):
+    from rest_framework import serializers as drf
+
+    from tasks.serializers import TaskSerializer
+
+    rebuilt_class = type("Rebuilt", (TaskSerializer,), {"get_fields": drf.ModelSerializer.get_fields})
+    copied, rebuilt = TaskSerializer(data=body), rebuilt_class(data=body)
+    assert copied.is_valid() == rebuilt.is_valid()
+    assert copied.errors == rebuilt.errors
+    assert copied.validated_data == rebuilt.validated_data
+
+
+def test_drf_would_derive_no_validators_for_the_task_serializer():
+    """TaskSerializer declares none (Meta.validators); this fails once the model gains a unique rule DRF would check."""
+    from tasks.serializers import TaskSerializer
+
+    serializer = TaskSerializer(data={})
+    assert serializer.get_unique_together_validators() + serializer.get_unique_for_date_validators() == []
+
+
+def test_each_serializer_binds_fields_of_its_own():
+    from tasks.serializers import TaskSerializer
+
+    first, second = TaskSerializer(data={}), TaskSerializer(data={})
+    for name in TaskSerializer.Meta.fields:
+        assert first.fields[name] is not second.fields[name]
+        assert first.fields[name].parent is first
+    assert first.fields["tags"].child is not second.fields["tags"].child
+    assert first.fields["tags"].child.parent is first.fields["tags"]

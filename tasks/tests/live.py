@@ -192,13 +192,14 @@ def raw_request(port, request, timeout=10):
     return int(head.split()[1]), head.decode("latin-1"), body
 
 
-Answer = namedtuple("Answer", "path status content_type body seconds")
+Answer = namedtuple("Answer", "method path status content_type body seconds")
 
 
 class Load:
     """Threads sending `routes` ((method, path, body) in turn) until stopped; every answer is kept.
 
-    An answer's status is None when the connection failed or timed out.
+    An answer's status is None when the connection failed or timed out, or the answer was not JSON
+    (a proxy's own page, say).
     """
 
     def __init__(self, url, token, routes, *, threads=4, timeout=30):
@@ -217,11 +218,11 @@ class Load:
                 status, headers, answer = call(
                     method, f"{self.url}{path}", token=self.token, body=body, timeout=self.timeout
                 )
-            except OSError as e:
+            except (OSError, ValueError) as e:
                 status, headers, answer = None, {}, repr(e)
             with self.lock:
                 self.answers.append(
-                    Answer(path, status, headers.get("Content-Type"), answer, time.monotonic() - started)
+                    Answer(method, path, status, headers.get("Content-Type"), answer, time.monotonic() - started)
                 )
 
     @property

@@ -8,6 +8,7 @@ own refusals are JSON, the instances' answers pass through it untouched; and a r
 under load (each instance replaced in turn) fails no request and loses no acknowledged write.
 """
 
+import contextlib
 import itertools
 import json
 import logging
@@ -20,7 +21,7 @@ import psycopg2
 import pytest
 
 from .fleet import SHARED_POSTGRESQL, Balancer, PgBouncer, address_of, scratch_database
-from .live import ProxiedWeb, call, free_port, raw_request, require_postgresql
+from .live import Load, ProxiedWeb, call, free_port, raw_request, require_postgresql
 from .test_generated_clients import MAX_BODY_BYTES, python_client_session, typescript_session
 from .test_schema_fuzz import schemathesis_run
 from .test_throttling import REDIS_URL, require_redis
@@ -242,44 +243,8 @@ def test_the_rate_limit_is_one_count_across_instances(fleet_env, make_token):
     assert statuses == [200] * 10 + [429] * 6
 
 
-class MixedLoad:
-    """Threads creating and listing tasks through the balancer until stopped; every answer is kept."""
-
-    def __init__(self, url, tokens, *, threads=6):
-        self.url, self.tokens = url, tokens
-        self.answers, self.acknowledged = [], {}
-        self.lock = threading.Lock()
-        self.running = True
-        self.threads = [threading.Thread(target=self.work, args=(n,)) for n in range(threads)]
-
-    def work(self, n):
-        user_id, token = self.tokens[n % len(self.tokens)]
-        for i in itertools.count():
-            if not self.running:
-                return
-            request = (
-                ("POST", f"{self.url}/api/tasks", {"title": f"w{n}-{i}"})
-                if i % 2
-                else ("GET", f"{self.url}/api/tasks?limit=20", None)
-            )
-            try:
-                status, _, body = call(request[0], request[1], token=token, body=request[2], timeout=30)
-            except (OSError, ValueError) as e:  # no answer, or one that is not JSON (nginx's own pages)
-                status, body = None, repr(e)
-            with self.lock:
-                self.answers.append((request[0], status, body))
-                if request[0] == "POST" and status == 201:
-                    self.acknowledged.setdefault(user_id, set()).add(body["id"])
-
-    def __enter__(self):
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.running = False
-        for thread in self.threads:
-            thread.join(timeout=60)
+# Each user's load: reads and creates in turn.
+MIXED = [("GET", "/api/tasks?limit=20", None), ("POST", "/api/tasks", {"title": "written during the deploy"})]
 
 
 def test_replacing_every_instance_under_load_drops_no_request_and_loses_no_write(fleet_env, fleet_database, make_token):
@@ -287,7 +252,8 @@ def test_replacing_every_instance_under_load_drops_no_request_and_loses_no_write
     instances = [start_instance(fleet_env) for _ in range(INSTANCES)]
     balancer = Balancer([address_of(i) for i in instances])
     try:
-        with MixedLoad(balancer.url, [(u, make_token(u)) for u in users]) as load:
+        with contextlib.ExitStack() as loads:
+            per_user = {u: loads.enter_context(Load(balancer.url, make_token(u), MIXED, threads=2)) for u in users}
             time.sleep(2)
             for n in range(INSTANCES):
                 # What a platform does on deploy: start the new one, route to it, stop the old one.
@@ -303,17 +269,18 @@ def test_replacing_every_instance_under_load_drops_no_request_and_loses_no_write
         for instance in instances:
             instance.stop()
 
-    failed = [answer for answer in load.answers if answer[1] not in (200, 201)]
-    writes = sum(1 for answer in load.answers if answer[0] == "POST")
-    assert writes >= 50 and len(load.answers) - writes >= 50, "the load was too small to show anything"
+    answers = [answer for load in per_user.values() for answer in load.answers]
+    failed = [answer for answer in answers if answer.status not in (200, 201)]
+    writes = sum(1 for answer in answers if answer.method == "POST")
+    assert writes >= 50 and len(answers) - writes >= 50, "the load was too small to show anything"
     assert failed == []
-    for user_id in users:
-        assert load.acknowledged.get(user_id, set()) == stored_ids(fleet_database, user_id)
+    for user_id, load in per_user.items():
+        assert set(load.acknowledged) == stored_ids(fleet_database, user_id)
     logger.warning(
         "rolling deploy of %d instances: %d requests (%d writes) through nginx, %d failed, %d writes acknowledged and stored",
         INSTANCES,
-        len(load.answers),
+        len(answers),
         writes,
         len(failed),
-        sum(len(ids) for ids in load.acknowledged.values()),
+        sum(len(load.acknowledged) for load in per_user.values()),
     )

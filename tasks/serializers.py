@@ -12,6 +12,7 @@ from rest_framework import serializers
 from .exceptions import TaskQuotaExceeded
 from .models import (
     DESCRIPTION_MAX_LENGTH,
+    MAX_ID,
     MAX_TAGS,
     STATS_MAX_TAGS,
     TAG_MAX_LENGTH,
@@ -274,7 +275,6 @@ PRIORITY_LABELS = dict(Priority.choices)
 
 BULK_ACTIONS = ("complete", "reopen", "delete")
 MAX_BULK_IDS = 500
-MAX_ID = 2**63 - 1  # a bigint; a larger number cannot be a task's id
 
 
 def task_ids(**kwargs):

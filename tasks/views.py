@@ -137,6 +137,14 @@ class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSe
         # tag_keys serves filtering only: not decoding its JSON on every row of a page pays.
         return tasks.defer("tag_keys")
 
+    def get_object(self):
+        """The caller's task named in the URL, read in one SELECT (TaskQuerySet.owned_task); else 404."""
+        task = Task.objects.owned_task(self.request.user.id, self.kwargs[self.lookup_field])
+        if task is None:
+            raise NotFound(f"No {Task._meta.object_name} matches the given query.")
+        self.check_object_permissions(self.request, task)
+        return task
+
     def filter_queryset(self, queryset):
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 

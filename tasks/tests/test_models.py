@@ -3,8 +3,10 @@
 import pytest
 from django.db.models.deletion import Collector
 from django.db.models.signals import post_delete, post_save, pre_save
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tasks.models import Task
+from tasks.models import Task, owned_task_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +59,43 @@ def test_every_write_stamps_updated_at_with_the_applications_clock(make_task):
 def test_no_save_signal_is_connected_to_tasks():
     """import_tasks inserts with SQL (tasks/task_import.py), skipping `Task.save()` and its signals: right only while nobody listens to them."""
     assert not any(signal.has_listeners(Task) for signal in (pre_save, post_save))
+
+
+def test_owned_task_is_the_orms_task_without_tag_keys(make_task):
+    task = make_task(title="Read", tags=["Home", "work"], user_id="alice")
+    read = Task.objects.owned_task("alice", task.pk)
+    expected = Task.objects.defer("tag_keys").get(pk=task.pk)
+    fields = [field.attname for field in Task._meta.concrete_fields if field.name != "tag_keys"]
+    assert [getattr(read, name) for name in fields] == [getattr(expected, name) for name in fields]
+    assert read.get_deferred_fields() == {"tag_keys"}
+    assert read._state.adding is False and read._state.db == "default"
+
+
+def test_owned_task_reads_every_column_but_tag_keys():
+    """Its SELECT follows the model: a column added later is read with the rest."""
+    sql = owned_task_sql()
+    for field in Task._meta.concrete_fields:
+        assert (f'"{field.column}"' in sql.split(" FROM ")[0]) is (field.name != "tag_keys")
+
+
+@pytest.mark.parametrize("pk", [0, 2**63, 10**19 - 1])
+def test_owned_task_is_none_for_an_id_no_bigint_holds(pk):
+    assert Task.objects.owned_task("alice", pk) is None
+
+
+def test_owned_task_is_none_for_another_owners_task_or_a_missing_one(make_task):
+    task = make_task(user_id="alice")
+    assert Task.objects.owned_task("bob", task.pk) is None
+    assert Task.objects.owned_task("alice", task.pk + 1) is None
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pk=st.integers(min_value=-(2**64), max_value=2**64),
+    user_id=st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=255),
+)
+def test_owned_task_answers_any_id_and_owner_without_a_database_error(make_task, pk, user_id):
+    """Any id, and any owner a verified token's `sub` can name (no control characters, at most 255)."""
+    task = make_task(user_id="alice")
+    found = Task.objects.owned_task(user_id, pk)
+    assert (found is not None) is (user_id == "alice" and pk == task.pk)

@@ -43,6 +43,7 @@ from .schema import (
     responses,
 )
 from .serializers import BULK_REQUEST, BulkResultSerializer, BulkSerializer, StatsSerializer, TaskSerializer
+from .timestamps import utc_iso
 
 TASK_WRITE_HEADERS = [*COMMON_HEADERS, IF_MATCH, TASK_ID]
 # PUT and PATCH answer alike.
@@ -265,7 +266,11 @@ class HealthView(APIView):
     def get(self, request):
         database = "ok" if database_is_reachable() else "unavailable"
         healthy = database == "ok"
-        body = {"status": "healthy" if healthy else "unhealthy", "database": database, "timestamp": timezone.now()}
+        body = {
+            "status": "healthy" if healthy else "unhealthy",
+            "database": database,
+            "timestamp": utc_iso(timezone.now()),
+        }
         return Response(body, status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE)
 
 

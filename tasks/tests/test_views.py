@@ -4,6 +4,8 @@ import json
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasks.models import Task
 
@@ -283,6 +285,22 @@ def test_copied_fields_validate_as_drfs_rebuilt_fields(body):
     assert copied.is_valid() == rebuilt.is_valid()
     assert copied.errors == rebuilt.errors
     assert copied.validated_data == rebuilt.validated_data
+
+
+FIELD_VALUES = (
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40) | st.lists(st.text(max_size=40), max_size=25)
+)
+
+
+@settings(max_examples=150)
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["title", "description", "completed", "priority", "due_at", "tags", "id", "version"]),
+        FIELD_VALUES | st.sampled_from(["low", "high", "2026-12-01", "2026-12-01T17:00:00Z"]),
+    )
+)
+def test_copied_fields_validate_any_body_as_drfs_rebuilt_fields(body):
+    test_copied_fields_validate_as_drfs_rebuilt_fields(body)
 
 
 def test_drf_would_derive_no_validators_for_the_task_serializer():

@@ -11,7 +11,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
 
 # What a body can hold: text without unpaired surrogates (PostgreSQL stores none, and the parsers
-# refuse them), integers a bigint holds, floats, booleans, null, lists and objects.
+# refuse them), integers a bigint holds, floats, booleans, null, lists and objects, whose keys
+# may be positions (DRF's errors for a list's items).
 SCALARS = (
     st.none()
     | st.booleans()
@@ -20,7 +21,10 @@ SCALARS = (
     | st.text(st.characters(codec="utf-8"))
 )
 BODIES = st.recursive(
-    SCALARS, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10) | st.integers(0, 30), inner, max_size=5)
+    ),
 )
 
 
@@ -48,6 +52,7 @@ def test_drfs_own_types_render_as_drf_renders_them():
         "lazy": gettext_lazy("Not found."),
         "text": "caf\u00e9 \u2028 \U0001f600",
         "tasks": [{"id": 2**63 - 1, "tags": []}],
+        "tags": {0: [ErrorDetail("Not a valid string.", code="invalid")]},
     }
     assert json.loads(render(api_renderer(), body)) == json.loads(render(JSONRenderer, body))
 

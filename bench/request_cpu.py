@@ -14,7 +14,6 @@ import base64
 import io
 import json
 import os
-import statistics
 import time
 
 from .issuer import TokenIssuer

@@ -1,6 +1,5 @@
 """A person's task, owned by the Better Auth user id found in their token's `sub`."""
 
-import functools
 from datetime import timedelta
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -13,12 +12,12 @@ from django.utils import timezone
 
 from .quota import insert_within_quota
 from .tag_counts import top_tags
+from .task_rows import FLIPPED, read_owned, write_owned
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
 MAX_TAGS = 20
 TAG_MAX_LENGTH = 32
-MAX_ID = 2**63 - 1  # a bigint, the primary key's type
 # The stats list the most used tags only: its size must not grow with a person's data.
 STATS_MAX_TAGS = 100
 
@@ -42,16 +41,27 @@ class TaskQuerySet(models.QuerySet):
         return self.filter(user_id=user_id)
 
     def owned_task(self, user_id, pk):
-        """The owner's task `pk` without `tag_keys`, or None: one SELECT by primary key, spelled in SQL.
+        """The owner's task `pk` (without `tag_keys`), or None: one SELECT, spelled in SQL (tasks/task_rows.py)."""
+        return read_owned(self, user_id, pk)
 
-        The ORM's `get()` spent more CPU building and compiling this query than the rest of a
-        retrieve (docs/performance.md, "Where the CPU goes"); `raw()` maps the row to a Task all
-        the same, on the database this queryset reads from. Ids beyond a bigint are no task's.
+    def write_owned(self, user_id, pk, values, versions=None):
+        """Write `values` to the owner's task `pk` and bump its version in one UPDATE ... RETURNING.
+
+        Returns the task as written, or None when no row matched (no such task of theirs, or,
+        with `versions` from If-Match, not at one of them). `updated_at` is stamped and
+        `tag_keys` kept in step with `tags`.
         """
-        pk = int(pk)
-        if not 1 <= pk <= MAX_ID:
-            return None
-        return next(iter(self.raw(owned_task_sql(), [pk, user_id])), None)
+        values = {**values, "updated_at": timezone.now()}
+        if "tags" in values:
+            values["tag_keys"] = tag_keys(values["tags"])
+        return write_owned(self, user_id, pk, values, versions)
+
+    def toggle_owned(self, user_id, pk, versions=None):
+        """Flip the owner's task's `completed` in the database (`SET completed = NOT completed`), as write_owned.
+
+        Done in the database so that concurrent toggles never read-modify-write over each other.
+        """
+        return self.write_owned(user_id, pk, {"completed": FLIPPED}, versions)
 
     def at_versions(self, versions):
         """The rows still at one of `versions` (If-Match); all of them when `versions` is None.
@@ -67,13 +77,6 @@ class TaskQuerySet(models.QuerySet):
         if "tags" in values:
             values["tag_keys"] = tag_keys(values["tags"])
         return self.update(**values, version=F("version") + 1)
-
-    def toggle_completed(self):
-        """Flip `completed` in one `UPDATE ... SET completed = NOT completed`; returns the row count.
-
-        Done in the database so that concurrent toggles never read-modify-write over each other.
-        """
-        return self.write(completed=~F("completed"))
 
     def delete_in_one_statement(self):
         """DELETE the rows in one statement, with no transaction around it; returns the row count.
@@ -128,14 +131,6 @@ class TaskQuerySet(models.QuerySet):
         Rows already in that state keep their `updated_at` and version: nothing about them changed.
         """
         return self.exclude(completed=completed).write(completed=completed)
-
-
-@functools.cache
-def owned_task_sql():
-    """The SELECT behind `owned_task`, from the model's own columns (quoted alike on PostgreSQL and SQLite)."""
-    columns = ", ".join(f'"{field.column}"' for field in Task._meta.concrete_fields if field.name != "tag_keys")
-    owner = Task._meta.get_field("user_id").column
-    return f'SELECT {columns} FROM "{Task._meta.db_table}" WHERE "{Task._meta.pk.column}" = %s AND "{owner}" = %s'
 
 
 class VersionMismatch(Exception):
@@ -204,23 +199,14 @@ class Task(models.Model):
             raise ValidationError({"tags": f"At most {MAX_TAGS} tags of 1 to {TAG_MAX_LENGTH} characters."})
 
     def write(self, values, versions=None):
-        """Set `values` and write just them in one UPDATE that bumps the version; False if no row matched.
+        """Write just `values` to this task in one UPDATE that bumps the version; the task as written, or None.
 
         With `versions` (from If-Match) the row is written only while its version is one of
         them. Without it the last writer wins, and fields it did not send keep what others
-        wrote. The new version is set on the instance as `version + 1`: if another write raced
-        this one the row's true version is higher, so an If-Match with it can only fail, never
-        match content it did not see.
+        wrote. The answer is the row the UPDATE left (RETURNING): its version is the one this
+        write made, whatever raced it.
         """
-        now = timezone.now()
-        if not Task.objects.filter(pk=self.pk).at_versions(versions).write(**values, updated_at=now):
-            return False
-        for name, value in values.items():
-            setattr(self, name, value)
-        if "tags" in values:
-            self.tag_keys = tag_keys(self.tags)
-        self.version, self.updated_at = self.version + 1, now
-        return True
+        return Task.objects.write_owned(self.user_id, self.pk, values, versions)
 
 
 def unique_tags(tags):

@@ -11,7 +11,6 @@ from rest_framework import serializers
 from .exceptions import TaskQuotaExceeded
 from .models import (
     DESCRIPTION_MAX_LENGTH,
-    MAX_ID,
     MAX_TAGS,
     STATS_MAX_TAGS,
     TAG_MAX_LENGTH,
@@ -21,6 +20,7 @@ from .models import (
     VersionMismatch,
     unique_tags,
 )
+from .task_rows import MAX_ID
 from .timestamps import utc_iso
 
 SURROGATES = re.compile("[\ud800-\udfff]")
@@ -246,12 +246,14 @@ class TaskSerializer(serializers.ModelSerializer):
     def update(self, task, validated_data):
         """Write just the fields sent in one UPDATE, conditional on `versions` (If-Match) when given.
 
-        Raises VersionMismatch when the task is no longer at one of those versions.
+        `task` need not have been read: its id and owner name the row, and the task as written
+        comes back. Raises VersionMismatch when no row matched (none of the owner's, or another version).
         """
         versions = validated_data.pop("versions", None)
-        if not task.write(validated_data, versions):
+        written = task.write(validated_data, versions)
+        if written is None:
             raise VersionMismatch()
-        return task
+        return written
 
     def to_representation(self, task):
         """The declared fields' output, built directly, from a Task or a row of its values.

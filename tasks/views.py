@@ -167,6 +167,18 @@ class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSe
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag_of(task.version)})
         return Response(self.get_serializer(task).data)
 
+    def update(self, request, *args, **kwargs):
+        """PUT and PATCH as DRF's UpdateModelMixin runs them, without reading the task first.
+
+        The body is validated, then written in one UPDATE ... RETURNING (Task.write) that answers
+        with the task as written; only a write that matched no row looks the task up (404 or 412).
+        """
+        task = Task(pk=kwargs[self.lookup_field], user_id=request.user.id)
+        serializer = self.get_serializer(task, data=request.data, partial=kwargs.pop("partial", False))
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return Response(serializer.data)
+
     def perform_update(self, serializer):
         try:
             serializer.save(versions=if_match_versions(self.request))
@@ -193,10 +205,10 @@ class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSe
     )
     @action(detail=True, methods=["patch"])
     def complete(self, request, *args, **kwargs):
-        rows = self.get_queryset().filter(pk=kwargs["pk"]).at_versions(if_match_versions(request))
-        if not rows.toggle_completed():
+        task = Task.objects.toggle_owned(request.user.id, kwargs["pk"], if_match_versions(request))
+        if task is None:
             self.raise_precondition_failed()
-        return Response(self.get_serializer(self.get_object()).data)
+        return Response(self.get_serializer(task).data)
 
     @extend_schema(
         operation_id="bulkTasks",

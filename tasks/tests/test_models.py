@@ -6,7 +6,8 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.models import Task, owned_task_sql
+from tasks.models import Task
+from tasks.task_rows import returned_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -40,20 +41,39 @@ def test_delete_in_one_statement_deletes_only_the_rows_selected(make_task):
 
 def test_at_versions_writes_only_a_row_still_at_one_of_them(make_task):
     task = make_task()
-    assert Task.objects.filter(pk=task.pk).at_versions({task.version + 1}).toggle_completed() == 0
-    assert Task.objects.filter(pk=task.pk).at_versions({task.version}).toggle_completed() == 1
-    assert Task.objects.filter(pk=task.pk).at_versions(None).toggle_completed() == 1
+    assert Task.objects.filter(pk=task.pk).at_versions({task.version + 1}).set_completed(True) == 0
+    assert Task.objects.filter(pk=task.pk).at_versions({task.version}).set_completed(True) == 1
+    assert Task.objects.filter(pk=task.pk).at_versions(None).set_completed(False) == 1
     task.refresh_from_db()
     assert (task.completed, task.version) == (False, 3)
 
 
+def test_a_toggle_writes_only_a_task_of_its_owner_still_at_one_of_the_versions(make_task):
+    task = make_task(user_id="alice")
+    assert Task.objects.toggle_owned("alice", task.pk, {task.version + 1}) is None
+    assert Task.objects.toggle_owned("alice", task.pk, set()) is None
+    assert Task.objects.toggle_owned("bob", task.pk) is None
+    toggled = Task.objects.toggle_owned("alice", task.pk, {task.version})
+    assert (toggled.completed, toggled.version) == (True, 2)
+    assert (Task.objects.toggle_owned("alice", task.pk).completed, Task.objects.get(pk=task.pk).version) == (False, 3)
+
+
+def test_a_write_answers_with_the_row_it_left(make_task):
+    task = make_task(user_id="alice", tags=["a"])
+    written = task.write({"title": "Buy oat milk", "tags": ["Home", "b"], "priority": 3})
+    stored = Task.objects.get(pk=task.pk)
+    fields = [field.attname for field in Task._meta.concrete_fields if field.name != "tag_keys"]
+    assert [getattr(written, name) for name in fields] == [getattr(stored, name) for name in fields]
+    assert (stored.version, stored.tag_keys) == (2, {"home": True, "b": True})
+    assert written._state.adding is False and written._state.db == "default"
+
+
 def test_every_write_stamps_updated_at_with_the_applications_clock(make_task):
     task = make_task()
-    Task.objects.filter(pk=task.pk).toggle_completed()
-    toggled = Task.objects.get(pk=task.pk)
-    assert task.updated_at <= toggled.updated_at
-    assert task.write({"title": "Buy oat milk"})
-    assert Task.objects.get(pk=task.pk).updated_at == task.updated_at >= toggled.updated_at
+    toggled = Task.objects.toggle_owned(task.user_id, task.pk)
+    assert task.updated_at <= toggled.updated_at == Task.objects.get(pk=task.pk).updated_at
+    written = task.write({"title": "Buy oat milk"})
+    assert Task.objects.get(pk=task.pk).updated_at == written.updated_at >= toggled.updated_at
 
 
 def test_no_save_signal_is_connected_to_tasks():
@@ -71,16 +91,18 @@ def test_owned_task_is_the_orms_task_without_tag_keys(make_task):
     assert read._state.adding is False and read._state.db == "default"
 
 
-def test_owned_task_reads_every_column_but_tag_keys():
-    """Its SELECT follows the model: a column added later is read with the rest."""
-    sql = owned_task_sql()
+def test_a_task_is_read_and_written_with_every_column_but_tag_keys():
+    """The statements follow the model: a column added later is read and returned with the rest."""
+    columns = returned_columns(Task)
     for field in Task._meta.concrete_fields:
-        assert (f'"{field.column}"' in sql.split(" FROM ")[0]) is (field.name != "tag_keys")
+        assert (f'"{field.column}"' in columns) is (field.name != "tag_keys")
 
 
 @pytest.mark.parametrize("pk", [0, 2**63, 10**19 - 1])
-def test_owned_task_is_none_for_an_id_no_bigint_holds(pk):
+def test_no_task_is_read_or_written_for_an_id_no_bigint_holds(pk):
     assert Task.objects.owned_task("alice", pk) is None
+    assert Task.objects.toggle_owned("alice", pk) is None
+    assert Task.objects.write_owned("alice", pk, {"title": "x"}) is None
 
 
 def test_owned_task_is_none_for_another_owners_task_or_a_missing_one(make_task):

@@ -40,29 +40,6 @@ class TaskQuerySet(models.QuerySet):
     def owned_by(self, user_id):
         return self.filter(user_id=user_id)
 
-    def owned_task(self, user_id, pk):
-        """The owner's task `pk` (without `tag_keys`), or None: one SELECT, spelled in SQL (tasks/task_rows.py)."""
-        return read_owned(self, user_id, pk)
-
-    def write_owned(self, user_id, pk, values, versions=None):
-        """Write `values` to the owner's task `pk` and bump its version in one UPDATE ... RETURNING.
-
-        Returns the task as written, or None when no row matched (no such task of theirs, or,
-        with `versions` from If-Match, not at one of them). `updated_at` is stamped and
-        `tag_keys` kept in step with `tags`.
-        """
-        values = {**values, "updated_at": timezone.now()}
-        if "tags" in values:
-            values["tag_keys"] = tag_keys(values["tags"])
-        return write_owned(self, user_id, pk, values, versions)
-
-    def toggle_owned(self, user_id, pk, versions=None):
-        """Flip the owner's task's `completed` in the database (`SET completed = NOT completed`), as write_owned.
-
-        Done in the database so that concurrent toggles never read-modify-write over each other.
-        """
-        return self.write_owned(user_id, pk, {"completed": FLIPPED}, versions)
-
     def at_versions(self, versions):
         """The rows still at one of `versions` (If-Match); all of them when `versions` is None.
 
@@ -133,6 +110,37 @@ class TaskQuerySet(models.QuerySet):
         return self.exclude(completed=completed).write(completed=completed)
 
 
+class TaskManager(models.Manager.from_queryset(TaskQuerySet)):
+    """`Task.objects`: TaskQuerySet's methods, and a task read or written by its owner and id in one statement.
+
+    These live on the manager, not the queryset: they name the row themselves (tasks/task_rows.py),
+    so a filter before them would be silently ignored.
+    """
+
+    def owned_task(self, user_id, pk):
+        """The owner's task `pk` (without `tag_keys`), or None: one SELECT, spelled in SQL (tasks/task_rows.py)."""
+        return read_owned(self, user_id, pk)
+
+    def write_owned(self, user_id, pk, values, versions=None):
+        """Write `values` to the owner's task `pk` and bump its version in one UPDATE ... RETURNING.
+
+        Returns the task as written, or None when no row matched (no such task of theirs, or,
+        with `versions` from If-Match, not at one of them). `updated_at` is stamped and
+        `tag_keys` kept in step with `tags`.
+        """
+        values = {**values, "updated_at": timezone.now()}
+        if "tags" in values:
+            values["tag_keys"] = tag_keys(values["tags"])
+        return write_owned(self, user_id, pk, values, versions)
+
+    def toggle_owned(self, user_id, pk, versions=None):
+        """Flip the owner's task's `completed` in the database (`SET completed = NOT completed`), as write_owned.
+
+        Done in the database so that concurrent toggles never read-modify-write over each other.
+        """
+        return self.write_owned(user_id, pk, {"completed": FLIPPED}, versions)
+
+
 class VersionMismatch(Exception):
     """A write conditional on If-Match's versions found the task at another version."""
 
@@ -153,7 +161,7 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TaskQuerySet.as_manager()
+    objects = TaskManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

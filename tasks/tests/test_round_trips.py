@@ -3,7 +3,7 @@
 The count is the benchmark's (bench/pgproxy.py, its remote-database mode): every turn of the
 conversation with PostgreSQL, whoever asked for it (the ORM, a connection check of Django's, a
 `BEGIN`). Each route is held to one, where the framework-free floor (bench/floor_app.py) spends
-one on a read or a create and two on an update, a toggle or a delete (it reads before writing).
+one on a read or a create and two on an update, a toggle or a delete (a read beside each write).
 """
 
 import urllib.parse

@@ -50,10 +50,7 @@ class TaskQuerySet(models.QuerySet):
 
     def write(self, **values):
         """UPDATE these fields, bump the version and stamp `updated_at`; returns the row count."""
-        values.setdefault("updated_at", timezone.now())
-        if "tags" in values:
-            values["tag_keys"] = tag_keys(values["tags"])
-        return self.update(**values, version=F("version") + 1)
+        return self.update(**as_written(values), version=F("version") + 1)
 
     def delete_in_one_statement(self):
         """DELETE the rows in one statement, with no transaction around it; returns the row count.
@@ -128,10 +125,7 @@ class TaskManager(models.Manager.from_queryset(TaskQuerySet)):
         with `versions` from If-Match, not at one of them). `updated_at` is stamped and
         `tag_keys` kept in step with `tags`.
         """
-        values = {**values, "updated_at": timezone.now()}
-        if "tags" in values:
-            values["tag_keys"] = tag_keys(values["tags"])
-        return write_owned(self, user_id, pk, values, versions)
+        return write_owned(self, user_id, pk, as_written(values), versions)
 
     def toggle_owned(self, user_id, pk, versions=None):
         """Flip the owner's task's `completed` in the database (`SET completed = NOT completed`), as write_owned.
@@ -225,6 +219,14 @@ def unique_tags(tags):
             seen.add(tag.lower())
             unique.append(tag)
     return unique
+
+
+def as_written(values):
+    """What every write stores besides `values`: `updated_at` (unless given), and `tag_keys` in step with `tags`."""
+    written = {"updated_at": timezone.now(), **values}
+    if "tags" in written:
+        written["tag_keys"] = tag_keys(written["tags"])
+    return written
 
 
 def tag_keys(tags):

@@ -4,8 +4,8 @@
 
 Both WSGI apps are called directly (no gunicorn, no sockets) with a really signed token, against
 a database this command migrates and seeds with one user's tasks. Process CPU time is counted,
-so waiting for PostgreSQL is left out; the quickest of
-`--rounds` rounds is printed, the round least disturbed by neighbours. The figures are the request's own cost, the part a code change
+so waiting for PostgreSQL is left out; the quickest of `--rounds` rounds is printed, the round
+least disturbed by neighbours. The figures are the request's own cost, the part a code change
 moves: compare a commit with its parent by running this on each.
 """
 
@@ -17,7 +17,6 @@ import os
 import time
 
 from .issuer import TokenIssuer
-from .paths import PROJECT_DIR
 
 USER = "bench-cpu"
 OWN_TASKS = 60
@@ -107,7 +106,6 @@ def main():
             DJANGO_DEBUG="0",
             API_USER_THROTTLE_RATE="off",
             LOG_LEVEL="WARNING",
-            STATIC_ROOT=str(PROJECT_DIR / "staticfiles"),
         )
         os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-request-cpu")
         import django

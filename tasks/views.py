@@ -139,7 +139,7 @@ class TaskViewSet(ReplicaReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSe
         return tasks.defer("tag_keys")
 
     def get_object(self):
-        """The caller's task named in the URL, read in one SELECT (TaskQuerySet.owned_task); else 404."""
+        """The caller's task named in the URL, read in one SELECT (Task.objects.owned_task); else 404."""
         task = Task.objects.owned_task(self.request.user.id, self.kwargs[self.lookup_field])
         if task is None:
             raise NotFound(f"No {Task._meta.object_name} matches the given query.")

@@ -57,6 +57,8 @@ INTRODUCTION = [
     "",
 ]
 COLUMNS_EXPLAINED = [
+    "Each scenario ran in rounds, its apps taking turns, so that a slow spell of this shared machine",
+    "falls on every app alike; a row gives the median round (`req/s of the rounds` lists them all).",
     "`db xacts/req` counts the transactions PostgreSQL committed for the benchmark database per",
     "request (every statement is one in autocommit mode), so it includes statements the ORM's query",
     "count does not see, such as the connection health check's `SELECT 1`. `CPU ms/req` is the user",

@@ -2,12 +2,13 @@
 
 import dataclasses
 import json
+import statistics
 import threading
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from .load import committed_transactions, run_wrk
+from .load import WrkResult, committed_transactions, run_wrk
 from .pgproxy import DelayingProxy
 from .seed import BIG_USER, REGULAR_USER, seed_delete_pool
 from .servers import Gunicorn
@@ -91,6 +92,41 @@ class Measurement:
     requests_served: int = 0
     # Counted by the proxy in front of PostgreSQL, in the modes that have one.
     round_trips_per_request: float | None = None
+    # Each round's req/s, when this is the median of several (median_of).
+    rounds_requests_per_second: tuple = ()
+
+
+def median_of(rounds):
+    """One app's figures for a scenario from its rounds: each the median round's, errors added up.
+
+    wrk's count and duration come from the round of median req/s, p50 and p99 are each the
+    median of the rounds', worker CPU per request too; transactions and round trips per request
+    are over every request served, and the RSS is the last round's (the most warmed up).
+    """
+    middle = sorted(rounds, key=lambda m: m.wrk.requests_per_second)[(len(rounds) - 1) // 2]
+    served = sum(m.requests_served for m in rounds)
+    wrk = WrkResult(
+        requests=middle.wrk.requests,
+        duration_us=middle.wrk.duration_us,
+        p50_us=statistics.median_low(m.wrk.p50_us for m in rounds),
+        p99_us=statistics.median_low(m.wrk.p99_us for m in rounds),
+        non_2xx=sum(m.wrk.non_2xx for m in rounds),
+        socket_errors=sum(m.wrk.socket_errors for m in rounds),
+    )
+    trips = [m.round_trips_per_request for m in rounds]
+    return dataclasses.replace(
+        middle,
+        wrk=wrk,
+        requests_served=served,
+        queries_per_request=sum(m.queries_per_request * m.requests_served for m in rounds) / served,
+        worker_cpu_ms_per_request=statistics.median(m.worker_cpu_ms_per_request for m in rounds),
+        worker_rss_bytes=rounds[-1].worker_rss_bytes,
+        pool_shortfall=any(m.pool_shortfall for m in rounds),
+        round_trips_per_request=None
+        if None in trips
+        else sum(t * m.requests_served for t, m in zip(trips, rounds, strict=True)) / served,
+        rounds_requests_per_second=tuple(m.wrk.requests_per_second for m in rounds),
+    )
 
 
 @dataclass

@@ -12,7 +12,18 @@ from .note import machine_info, write_note
 from .paths import PROJECT_DIR
 from .plans import page_plans
 from .report import HEADERS, remote_target_rows, table_rows, target_rows, text_table, verdict, write_chart
-from .scenarios import BIG_PAGE_SIZE, LOOPBACK, MIX, SCENARIOS, Mode, Run, check_floor_answers_like, measure, soak
+from .scenarios import (
+    BIG_PAGE_SIZE,
+    LOOPBACK,
+    MIX,
+    SCENARIOS,
+    Mode,
+    Run,
+    check_floor_answers_like,
+    measure,
+    median_of,
+    soak,
+)
 from .seed import BIG_USER, REGULAR_USER, SeedPlan, migrate, recreate_database, row_count, seed
 from .servers import App
 
@@ -126,18 +137,27 @@ class BenchSession:
         self.emit(f"measuring: about {datetime.timedelta(seconds=self.estimated_seconds)} from here")
         for mode in self.modes():
             for scenario in self.selected_scenarios():
-                for app in self.apps(scenario, mode):
-                    measurement = measure(self.run, app, scenario, mode)
-                    self.measurements.append(measurement)
-                    self.emit(
-                        f"{mode.name:8} {scenario.name:15} {app.name:15} "
-                        f"{measurement.wrk.requests_per_second:8.0f} req/s  p50 {measurement.wrk.p50_us / 1000:.1f} ms"
-                    )
+                self.measurements += self.measure_in_turns(scenario, mode)
         self.plans = page_plans(self.options.database_url, BIG_USER, self.run.deep_position, BIG_PAGE_SIZE)
         self.breakdown = self.measure_breakdown()
         if self.options.soak_seconds:
             self.emit(f"soak: the {MIX.name} for {self.options.soak_seconds} s on the service")
             _, self.soak_readings = soak(self.run, self.floor_and_service()[1], self.options.soak_seconds)
+
+    def measure_in_turns(self, scenario, mode):
+        """The scenario's apps measured in rounds, taking turns (the order reversed every other
+        round), so that a slow spell of the machine falls on each app alike; one median each."""
+        apps = self.apps(scenario, mode)
+        rounds = {app.name: [] for app in apps}
+        for number in range(1, self.options.rounds + 1):
+            for app in apps if number % 2 else apps[::-1]:
+                measurement = measure(self.run, app, scenario, mode)
+                rounds[app.name].append(measurement)
+                self.emit(
+                    f"{mode.name:8} {scenario.name:15} round {number} {app.name:15} "
+                    f"{measurement.wrk.requests_per_second:8.0f} req/s  p50 {measurement.wrk.p50_us / 1000:.1f} ms"
+                )
+        return [median_of(measurements) for measurements in rounds.values()]
 
     def measure_breakdown(self):
         """CPU microseconds per layer, from `bench/breakdown.py` run with the service's settings."""
@@ -164,10 +184,12 @@ class BenchSession:
             else "the full default run",
             "seed": f"{options.users:,} users x {options.tasks_per_user} tasks, one user with {options.big_user_tasks:,} "
             f"tasks, {options.total_rows:,} rows in all; deep page at position {self.run.deep_position:,}",
-            "load": f"wrk, {options.threads} threads, {options.connections} connections, {options.seconds} s per scenario "
-            f"and app after {options.warmup_seconds} s of warm-up; soak {options.soak_seconds} s",
+            "load": f"wrk, {options.threads} threads, {options.connections} connections, {options.seconds} s per scenario, "
+            f"app and round after {options.warmup_seconds} s of warm-up; soak {options.soak_seconds} s",
             "servers": f"gunicorn, {options.workers} workers x {options.worker_threads} thread(s), DEBUG off, "
             "throttling off; one app at a time",
+            "rounds": f"{options.rounds} per scenario, its apps taking turns (the order reversed every other round), "
+            "each on a freshly started gunicorn; each figure is the median of the rounds', req/s ranges give them all",
             "logging": LOGGING,
             "database": "; ".join(f"{mode.name}: {mode.description}" for mode in self.modes()),
             "round trip (median SELECT 1)": self.calibration,
@@ -206,5 +228,6 @@ class BenchSession:
     @property
     def estimated_seconds(self):
         per_run = self.options.seconds + self.options.warmup_seconds + SECONDS_TO_START_AND_STOP
-        runs = sum(len(self.apps(scenario, mode)) for mode in self.modes() for scenario in self.selected_scenarios())
+        apps = sum(len(self.apps(scenario, mode)) for mode in self.modes() for scenario in self.selected_scenarios())
+        runs = apps * self.options.rounds
         return runs * per_run + self.options.soak_seconds

@@ -1,20 +1,31 @@
 """CPU per request of each scenario, in one process, for the service and the floor: one change at a time.
 
-    python -m bench.request_cpu --database-url postgres://postgres@127.0.0.1:5432/taskapi_cpu
+    python -m bench.request_cpu --database-url postgres://postgres@127.0.0.1:5432/taskapi_cpu [--instructions]
 
 Both WSGI apps are called directly (no gunicorn, no sockets) with a really signed token, against
 a database this command migrates and seeds with one user's tasks. Process CPU time is counted,
 so waiting for PostgreSQL is left out; the quickest of `--rounds` rounds is printed, the round
 least disturbed by neighbours. The figures are the request's own cost, the part a code change
 moves: compare a commit with its parent by running this on each.
+
+On a virtual machine whose CPU speed wanders (the same pure-Python loop timed 0.38-0.69 s in six
+runs on one such machine), `--instructions` counts instructions instead: the command runs itself
+again under valgrind's callgrind, which counts every instruction the process executes whatever
+else the machine is doing, and asks it for a dump before and after each scenario's requests.
+Slower (a few minutes) and blind to cache misses, but the same count every run.
 """
 
 import argparse
 import base64
+import gc
 import io
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from .issuer import TokenIssuer
 
@@ -67,6 +78,57 @@ def cpu_microseconds(app, token, request, iterations):
     return 1e6 * (time.process_time() - started) / iterations
 
 
+def instructions_per_request(app, token, request, iterations):
+    """Instructions per request as callgrind counts them: a dump before the requests and one after.
+
+    Warmed by as many requests first (caches filled, first-call work done), and the garbage
+    collector run just before, so that neither falls on whichever scenario happens to come first.
+    """
+    for _ in range(iterations):
+        if call(app, token, *request) >= 400:
+            raise SystemExit(f"{request[0]} {request[1]}: refused")
+    gc.collect()
+    callgrind_dump()
+    for _ in range(iterations):
+        call(app, token, *request)
+    callgrind_dump()
+    return last_dump_instructions() / iterations
+
+
+def callgrind_dump():
+    """Asks callgrind to write out what this process executed since the last dump, and start counting afresh."""
+    subprocess.run(["callgrind_control", "--dump", str(os.getpid())], check=True, capture_output=True)
+
+
+def last_dump_instructions():
+    """The instruction count of the latest dump, from its header (read after the dump: not counted in it)."""
+    latest = max(Path(os.environ[CALLGRIND_DIR]).glob("*.*.*"), key=lambda path: int(path.suffix[1:]))
+    with latest.open() as dump:
+        return next(int(line.removeprefix("summary: ")) for line in dump if line.startswith("summary: "))
+
+
+def rerun_under_callgrind():
+    """This command again, under callgrind (collecting from the start; the dumps split it up)."""
+    with tempfile.TemporaryDirectory(prefix="request-cpu-callgrind-") as directory:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--dump-line=no",
+            f"--callgrind-out-file={directory}/callgrind.%p",
+            sys.executable,
+            "-m",
+            "bench.request_cpu",
+            *sys.argv[1:],
+        ]
+        # The same hash seed each run: dict and set layouts, and so the counts, repeat.
+        env = {**os.environ, CALLGRIND_DIR: directory, "PYTHONHASHSEED": "0"}
+        completed = subprocess.run(command, env=env, stderr=subprocess.DEVNULL, check=False)
+    raise SystemExit(completed.returncode)
+
+
+CALLGRIND_DIR = "BENCH_CALLGRIND_DIR"
+
+
 def seed():
     """One user's tasks (created a second apart): the newest's id, a cursor past the first two, the last id seeded."""
     from datetime import timedelta
@@ -93,11 +155,17 @@ def seed():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--iterations", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--iterations", type=int, help="requests per round (default: 100; 20 with --instructions)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds, the quickest printed (default: %(default)s)")
     parser.add_argument("--scenario", action="append", help="only these (repeatable)")
     parser.add_argument("--no-floor", action="store_true", help="the service alone")
+    parser.add_argument(
+        "--instructions", action="store_true", help="thousands of instructions per request, counted under callgrind"
+    )
     options = parser.parse_args()
+    counting = CALLGRIND_DIR in os.environ
+    if options.instructions and not counting:
+        rerun_under_callgrind()
     with TokenIssuer(lifetime_seconds=3600) as issuer:
         os.environ.update(
             DATABASE_URL=options.database_url,
@@ -126,12 +194,17 @@ def main():
             if options.scenario and name not in options.scenario:
                 continue
             for app_name, app in apps.items():
-                rounds = [cpu_microseconds(app, token, request, options.iterations) for _ in range(options.rounds)]
-                results.setdefault(name, {})[app_name] = round(min(rounds))
+                if counting:
+                    figure = instructions_per_request(app, token, request, options.iterations or 20) / 1000
+                else:
+                    iterations = options.iterations or 100
+                    figure = min(cpu_microseconds(app, token, request, iterations) for _ in range(options.rounds))
+                results.setdefault(name, {})[app_name] = round(figure)
                 Task.objects.filter(user_id=USER, pk__gt=last_seeded).delete()
+        unit = "k instructions" if counting else "us"
         for name, by_app in results.items():
             shares = f"  floor/service {by_app['floor'] / by_app['service']:.0%}" if "floor" in by_app else ""
-            figures = "  ".join(f"{app_name} {us:5d} us" for app_name, us in by_app.items())
+            figures = "  ".join(f"{app_name} {figure:6d} {unit}" for app_name, figure in by_app.items())
             print(f"{name:10s} {figures}{shares}")
 
 

@@ -11,8 +11,9 @@ moves: compare a commit with its parent by running this on each.
 On a virtual machine whose CPU speed wanders (the same pure-Python loop timed 0.38-0.69 s in six
 runs on one such machine), `--instructions` counts instructions instead: the command runs itself
 again under valgrind's callgrind, which counts every instruction the process executes whatever
-else the machine is doing, and asks it for a dump before and after each scenario's requests.
-Slower (a few minutes) and blind to cache misses, but the same count, within 2 %, every run.
+else the machine is doing, and the misses of a simulated first-level cache (instructions and
+data), and asks it for a dump before and after each scenario's requests. Slower (several
+minutes), but the same counts, within 2 %, every run.
 """
 
 import argparse
@@ -79,8 +80,8 @@ def cpu_microseconds(app, token, request, iterations):
     return 1e6 * (time.process_time() - started) / iterations
 
 
-def instructions_per_request(app, token, request, iterations):
-    """Instructions per request as callgrind counts them: a dump before the requests and one after.
+def counts_per_request(app, token, request, iterations):
+    """Instructions and first-level cache misses per request, as callgrind counts them: a dump before the requests and one after.
 
     Warmed by as many requests first (caches filled, first-call work done), and the garbage
     collector run just before, so that neither falls on whichever scenario happens to come first.
@@ -93,7 +94,9 @@ def instructions_per_request(app, token, request, iterations):
     for _ in range(iterations):
         call(app, token, *request)
     callgrind_dump()
-    return last_dump_instructions() / iterations
+    counts = last_dump_counts()
+    misses = counts["I1mr"] + counts["D1mr"] + counts["D1mw"]
+    return f"{counts['Ir'] / iterations / 1000:6.0f} k instructions {misses / iterations / 1000:4.0f} k L1 misses"
 
 
 def callgrind_dump():
@@ -101,11 +104,17 @@ def callgrind_dump():
     subprocess.run(["callgrind_control", "--dump", str(os.getpid())], check=True, capture_output=True)
 
 
-def last_dump_instructions():
-    """The instruction count of the latest dump, from its header (read after the dump: not counted in it)."""
+def last_dump_counts():
+    """The latest dump's totals by event (Ir, I1mr, D1mr, ...), from its header (read after the dump: not counted in it)."""
     latest = max(Path(os.environ[CALLGRIND_DIR]).glob("*.*.*"), key=lambda path: int(path.suffix[1:]))
     with latest.open() as dump:
-        return next(int(line.removeprefix("summary: ")) for line in dump if line.startswith("summary: "))
+        for line in dump:
+            if line.startswith("events: "):
+                events = line.split()[1:]
+            elif line.startswith("summary: "):
+                counts = [int(count) for count in line.split()[1:]]  # trailing zeros are left out
+                return dict(zip(events, counts + [0] * (len(events) - len(counts)), strict=True))
+    raise RuntimeError(f"no summary in {latest}")
 
 
 def rerun_under_callgrind():
@@ -117,6 +126,7 @@ def rerun_under_callgrind():
             "valgrind",
             "--quiet",
             "--tool=callgrind",
+            "--cache-sim=yes",
             "--dump-line=no",
             f"--callgrind-out-file={directory}/callgrind.%p",
             sys.executable,
@@ -164,7 +174,7 @@ def main():
     parser.add_argument("--scenario", action="append", help="only these (repeatable)")
     parser.add_argument("--no-floor", action="store_true", help="the service alone")
     parser.add_argument(
-        "--instructions", action="store_true", help="thousands of instructions per request, counted under callgrind"
+        "--instructions", action="store_true", help="instructions and L1 misses per request, counted under callgrind"
     )
     options = parser.parse_args()
     counting = CALLGRIND_DIR in os.environ
@@ -199,21 +209,18 @@ def main():
                 continue
             for app_name, app in apps.items():
                 if counting:
-                    figure = instructions_per_request(app, token, request, options.iterations or 20) / 1000
+                    figure = counts_per_request(app, token, request, options.iterations or 20)
                 else:
                     iterations = options.iterations or 100
                     figure = min(cpu_microseconds(app, token, request, iterations) for _ in range(options.rounds))
-                results.setdefault(name, {})[app_name] = round(figure)
+                results.setdefault(name, {})[app_name] = figure
                 Task.objects.filter(user_id=USER, pk__gt=last_seeded).delete()
-        unit = "k instructions" if counting else "us"
         for name, by_app in results.items():
-            # Instructions price a change to the same code, not one app against the other (README).
-            shares = (
-                f"  floor/service {by_app['floor'] / by_app['service']:.0%}"
-                if "floor" in by_app and not counting
-                else ""
-            )
-            figures = "  ".join(f"{app_name} {figure:6d} {unit}" for app_name, figure in by_app.items())
+            if counting:  # a change to the same code is priced by these, not one app against the other (README)
+                print(f"{name:10s} " + "  ".join(f"{app_name} {counts}" for app_name, counts in by_app.items()))
+                continue
+            shares = f"  floor/service {by_app['floor'] / by_app['service']:.0%}" if "floor" in by_app else ""
+            figures = "  ".join(f"{app_name} {us:5.0f} us" for app_name, us in by_app.items())
             print(f"{name:10s} {figures}{shares}")
 
 

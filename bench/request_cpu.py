@@ -81,7 +81,7 @@ def cpu_microseconds(app, token, request, iterations):
 
 
 def counts_per_request(app, token, request, iterations):
-    """Instructions and first-level cache misses per request, as callgrind counts them: a dump before the requests and one after.
+    """(instructions, first-level cache misses) per request, as callgrind counts them: a dump before the requests and one after.
 
     Warmed by as many requests first (caches filled, first-call work done), and the garbage
     collector run just before, so that neither falls on whichever scenario happens to come first.
@@ -95,8 +95,7 @@ def counts_per_request(app, token, request, iterations):
         call(app, token, *request)
     callgrind_dump()
     counts = last_dump_counts()
-    misses = counts["I1mr"] + counts["D1mr"] + counts["D1mw"]
-    return f"{counts['Ir'] / iterations / 1000:6.0f} k instructions {misses / iterations / 1000:4.0f} k L1 misses"
+    return counts["Ir"] / iterations, (counts["I1mr"] + counts["D1mr"] + counts["D1mw"]) / iterations
 
 
 def callgrind_dump():
@@ -217,7 +216,11 @@ def main():
                 Task.objects.filter(user_id=USER, pk__gt=last_seeded).delete()
         for name, by_app in results.items():
             if counting:  # a change to the same code is priced by these, not one app against the other (README)
-                print(f"{name:10s} " + "  ".join(f"{app_name} {counts}" for app_name, counts in by_app.items()))
+                figures = [
+                    f"{app_name} {instructions / 1000:6.0f} k instructions {misses / 1000:4.0f} k L1 misses"
+                    for app_name, (instructions, misses) in by_app.items()
+                ]
+                print(f"{name:10s} " + "  ".join(figures))
                 continue
             shares = f"  floor/service {by_app['floor'] / by_app['service']:.0%}" if "floor" in by_app else ""
             figures = "  ".join(f"{app_name} {us:5.0f} us" for app_name, us in by_app.items())

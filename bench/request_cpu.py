@@ -33,6 +33,8 @@ from .issuer import TokenIssuer
 
 USER = "bench-cpu"
 OWN_TASKS = 60
+# Set in the rerun under callgrind: where its dumps go, and the sign that this process is counted.
+CALLGRIND_DIR = "BENCH_CALLGRIND_DIR"
 FIELDS = b'{"title":"Buy milk","description":"Two litres","completed":false,"priority":"high","tags":["home"]}'
 
 
@@ -137,9 +139,6 @@ def rerun_under_callgrind():
         env = {**os.environ, CALLGRIND_DIR: directory, "PYTHONHASHSEED": "0"}
         completed = subprocess.run(command, env=env, check=False)
     raise SystemExit(completed.returncode)
-
-
-CALLGRIND_DIR = "BENCH_CALLGRIND_DIR"
 
 
 def seed():

@@ -5,7 +5,6 @@ environment; prints one JSON object of microseconds per call. Process CPU time i
 so waiting for PostgreSQL is left out and neighbours on a shared machine matter little.
 """
 
-import io
 import json
 import os
 import sys
@@ -15,6 +14,10 @@ import django
 
 ITERATIONS = 300
 PAGE = 50
+# The framework alone: a request through every layer that does no work (bench/framework_urls.py).
+EMPTY_DJANGO = "an empty Django view: whole request through the middleware (no gunicorn, no test client)"
+EMPTY_DRF = "an empty DRF view with the API's authentication, permission and renderer: the same"
+FLOOR_RETRIEVE = "retrieve: floor app, whole request (no gunicorn)"
 
 
 def cpu_microseconds(function, iterations=ITERATIONS):
@@ -28,28 +31,34 @@ def cpu_microseconds(function, iterations=ITERATIONS):
 def floor_call(path, token):
     from bench import floor_app
 
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path.split("?")[0],
-        "QUERY_STRING": path.partition("?")[2],
-        "HTTP_AUTHORIZATION": f"Bearer {token}",
-        "HTTP_HOST": "127.0.0.1",
-        "wsgi.input": io.BytesIO(),
-    }
-    return lambda: floor_app.application(dict(environ), lambda status, headers: None)
+    return wsgi_call(floor_app.application, path, token)
+
+
+def wsgi_call(application, path, token):
+    """A GET of `path` straight into a WSGI app, to time once it has answered 200: a refusal would price the wrong work."""
+    from bench.request_cpu import call
+
+    request = ("GET", path.split("?")[0], path.partition("?")[2], b"")
+    status = call(application, token, *request)
+    if status != 200:
+        raise RuntimeError(f"GET {path}: {status}")
+    return lambda: call(application, token, *request)
 
 
 def layers(user, token, task_id):
+    from django.core.wsgi import get_wsgi_application
     from django.test import Client
     from rest_framework.request import Request
     from rest_framework.settings import api_settings
     from rest_framework.test import APIRequestFactory
 
+    from bench.framework_urls import EMPTY_DJANGO_PATH, EMPTY_DRF_PATH
     from tasks.authentication import BetterAuthJWTAuthentication
     from tasks.models import Task
     from tasks.serializers import TaskSerializer
 
     client, header = Client(), {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    django_app = get_wsgi_application()
     request = Request(APIRequestFactory().get("/api/tasks", **header))
     page = list(Task.objects.owned_by(user).order_by("-created_at", "-id")[:PAGE])
     page_data = TaskSerializer(page, many=True).data
@@ -62,7 +71,9 @@ def layers(user, token, task_id):
         "retrieve: whole Django request (test client, no gunicorn)": lambda: client.get(
             f"/api/tasks/{task_id}", **header
         ),
-        "retrieve: floor app, whole request (no gunicorn)": floor_call(f"/api/tasks/{task_id}", token),
+        FLOOR_RETRIEVE: floor_call(f"/api/tasks/{task_id}", token),
+        EMPTY_DJANGO: wsgi_call(django_app, EMPTY_DJANGO_PATH, token),
+        EMPTY_DRF: wsgi_call(django_app, EMPTY_DRF_PATH, token),
         "token verification (BetterAuthJWTAuthentication.authenticate)": lambda: (
             BetterAuthJWTAuthentication().authenticate(request)
         ),
@@ -99,7 +110,10 @@ def main():
     user, token, task_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskapi.settings")
     django.setup()
-    timings = {name: cpu_microseconds(function) for name, function in layers(user, token, task_id).items()}
+    from django.test import override_settings
+
+    with override_settings(ROOT_URLCONF="bench.framework_urls"):
+        timings = {name: cpu_microseconds(function) for name, function in layers(user, token, task_id).items()}
     sys.stdout.write(json.dumps(timings) + "\n")
 
 

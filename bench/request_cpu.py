@@ -35,6 +35,8 @@ USER = "bench-cpu"
 OWN_TASKS = 60
 # Set in the rerun under callgrind: where its dumps go, and the sign that this process is counted.
 CALLGRIND_DIR = "BENCH_CALLGRIND_DIR"
+# What the service's framework costs with no work to do (bench/framework_urls.py), set beside the floor's retrieve.
+FRAMEWORK = "framework"
 FIELDS = b'{"title":"Buy milk","description":"Two litres","completed":false,"priority":"high","tags":["home"]}'
 
 
@@ -80,6 +82,14 @@ def cpu_microseconds(app, token, request, iterations):
     for _ in range(iterations):
         call(app, token, *request)
     return 1e6 * (time.process_time() - started) / iterations
+
+
+def measure(app, token, request, options, counting):
+    """CPU microseconds per request (the quickest round), or under callgrind (instructions, L1 misses) per request."""
+    if counting:
+        return counts_per_request(app, token, request, options.iterations or 20)
+    iterations = options.iterations or 100
+    return min(cpu_microseconds(app, token, request, iterations) for _ in range(options.rounds))
 
 
 def counts_per_request(app, token, request, iterations):
@@ -192,8 +202,10 @@ def main():
 
         django.setup()
         from django.core.wsgi import get_wsgi_application
+        from django.test import override_settings
 
         from bench import floor_app
+        from bench.framework_urls import EMPTY_DRF_PATH
         from tasks.models import Task
 
         first_id, deep_cursor, last_seeded = seed()
@@ -206,24 +218,29 @@ def main():
             if options.scenario and name not in options.scenario:
                 continue
             for app_name, app in apps.items():
-                if counting:
-                    figure = counts_per_request(app, token, request, options.iterations or 20)
-                else:
-                    iterations = options.iterations or 100
-                    figure = min(cpu_microseconds(app, token, request, iterations) for _ in range(options.rounds))
-                results.setdefault(name, {})[app_name] = figure
+                results.setdefault(name, {})[app_name] = measure(app, token, request, options, counting)
                 Task.objects.filter(user_id=USER, pk__gt=last_seeded).delete()
+        if not options.scenario or FRAMEWORK in options.scenario:
+            with override_settings(ROOT_URLCONF="bench.framework_urls"):
+                empty_view = ("GET", EMPTY_DRF_PATH, "", b"")
+                results[FRAMEWORK] = {"service": measure(apps["service"], token, empty_view, options, counting)}
         for name, by_app in results.items():
-            if counting:  # a change to the same code is priced by these, not one app against the other (README)
-                figures = [
-                    f"{app_name} {instructions / 1000:6.0f} k instructions {misses / 1000:4.0f} k L1 misses"
-                    for app_name, (instructions, misses) in by_app.items()
-                ]
-                print(f"{name:10s} " + "  ".join(figures))
-                continue
-            shares = f"  floor/service {by_app['floor'] / by_app['service']:.0%}" if "floor" in by_app else ""
-            figures = "  ".join(f"{app_name} {us:5.0f} us" for app_name, us in by_app.items())
-            print(f"{name:10s} {figures}{shares}")
+            print(f"{name:10s} {result_line(name, by_app, results, counting)}")
+
+
+def result_line(name, by_app, results, counting):
+    if counting:  # a change to the same code is priced by these, not one app against the other (README)
+        return "  ".join(
+            f"{app_name} {instructions / 1000:6.0f} k instructions {misses / 1000:4.0f} k L1 misses"
+            for app_name, (instructions, misses) in by_app.items()
+        )
+    figures = "  ".join(f"{app_name} {us:5.0f} us" for app_name, us in by_app.items())
+    if name == FRAMEWORK:
+        floor_retrieve = results.get("retrieve", {}).get("floor")
+        yardstick = f"; the floor's whole retrieve {floor_retrieve:.0f} us" if floor_retrieve else ""
+        return f"{figures}  (an empty DRF view through every layer{yardstick})"
+    shares = f"  floor/service {by_app['floor'] / by_app['service']:.0%}" if "floor" in by_app else ""
+    return f"{figures}{shares}"
 
 
 if __name__ == "__main__":

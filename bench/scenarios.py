@@ -15,7 +15,6 @@ from .servers import Gunicorn
 
 BIG_PAGE_SIZE = 50
 WALK_PAGE_SIZE = 500
-WARMUP_POOL_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -181,7 +180,8 @@ def measure_app(run, app, scenario, mode):
     before = committed_transactions(options.database_url)
     with run.gunicorn(app) as server:
         env, setup_requests = scenario_env(run, app, scenario, server)
-        warm_env, measured_env = split_pool(env, pool, options.delete_pool)
+        warm_size = warmup_pool_size(options)
+        warm_env, measured_env = split_pool(env, pool, options.delete_pool, warm_size)
         connections = mode.connections(options)
         warm = run.wrk(server, scenario.script, warm_env, options.warmup_seconds, connections)
         cpu_before = server.worker_cpu_seconds()
@@ -201,7 +201,8 @@ def measure_app(run, app, scenario, mode):
         queries_per_request=transactions / served,
         worker_cpu_ms_per_request=cpu_ms / result.requests,
         worker_rss_bytes=rss,
-        pool_shortfall=pool is not None and result.requests > options.delete_pool * (1 - WARMUP_POOL_SHARE),
+        pool_shortfall=pool is not None
+        and (warm.requests > warm_size or result.requests > options.delete_pool - warm_size),
     )
 
 
@@ -214,11 +215,19 @@ def scenario_env(run, app, scenario, server):
     return {**env, "BENCH_TOKENS": run.big_tokens_file, "BENCH_PATH": path}, walked
 
 
-def split_pool(env, pool, pool_size):
-    """The delete pool is shared out: a tenth to the warm-up, the rest to the measured run."""
+def warmup_pool_size(options):
+    """The warm-up's share of the delete pool, by its share of the time: deleting as fast, it ends within it.
+
+    A warm-up that ran past its share would delete the measured run's tasks, which then answer 404.
+    """
+    seconds = options.warmup_seconds + options.seconds
+    return -(-options.delete_pool * options.warmup_seconds // seconds)  # rounded up
+
+
+def split_pool(env, pool, pool_size, warm_size):
+    """The delete pool shared out: the first `warm_size` tasks to the warm-up, the rest to the measured run."""
     if pool is None:
         return env, env
-    warm_size = int(pool_size * WARMUP_POOL_SHARE)
     pool_env = {**env, "BENCH_POOL_FIRST_ID": str(pool.first_id)}
     return (
         {**pool_env, "BENCH_POOL_START": "0", "BENCH_POOL_SIZE": str(warm_size)},

@@ -18,6 +18,7 @@ PAGE = 50
 EMPTY_DJANGO = "an empty Django view: whole request through the middleware (no gunicorn, no test client)"
 EMPTY_DRF = "an empty DRF view with the API's authentication, permission and renderer: the same"
 FLOOR_RETRIEVE = "retrieve: floor app, whole request (no gunicorn)"
+FLOOR_TOKEN_CHECK = "the floor's token check (PyJWT: the EdDSA signature verified on every request)"
 
 
 def cpu_microseconds(function, iterations=ITERATIONS):
@@ -32,6 +33,13 @@ def floor_call(path, token):
     from bench import floor_app
 
     return wsgi_call(floor_app.application, path, token)
+
+
+def floor_token_check(token):
+    from bench import floor_app
+
+    environ = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return lambda: floor_app.caller(environ)
 
 
 def wsgi_call(application, path, token):
@@ -74,7 +82,8 @@ def layers(user, token, task_id):
         FLOOR_RETRIEVE: floor_call(f"/api/tasks/{task_id}", token),
         EMPTY_DJANGO: wsgi_call(django_app, EMPTY_DJANGO_PATH, token),
         EMPTY_DRF: wsgi_call(django_app, EMPTY_DRF_PATH, token),
-        "token verification (BetterAuthJWTAuthentication.authenticate)": lambda: (
+        FLOOR_TOKEN_CHECK: floor_token_check(token),
+        "token verification (BetterAuthJWTAuthentication.authenticate; a token verified before comes from the cache)": lambda: (
             BetterAuthJWTAuthentication().authenticate(request)
         ),
         "list query, 51 rows as model instances (ORM)": lambda: list(

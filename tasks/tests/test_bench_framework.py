@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.breakdown import EMPTY_DRF, FLOOR_RETRIEVE
+from bench.breakdown import EMPTY_DRF, FLOOR_RETRIEVE, FLOOR_TOKEN_CHECK
 from bench.framework_urls import EMPTY_DJANGO_PATH, EMPTY_DRF_PATH
 from bench.note import framework_lines
 
@@ -52,6 +52,14 @@ def test_the_framework_sentence_states_the_share_and_the_budget_the_retrieve_tar
     assert "costs 210 us, 105% of the floor's whole retrieve" in text
     assert "allows the service 286 us" in text  # 200 / 0.70
     assert "leaves 76 us for the task's own work" in text
+
+
+def test_the_framework_sentence_names_the_floors_own_signature_check_when_it_was_timed():
+    without = " ".join(framework_lines({EMPTY_DRF: 210.0, FLOOR_RETRIEVE: 200.0}))
+    with_check = " ".join(framework_lines({EMPTY_DRF: 210.0, FLOOR_RETRIEVE: 200.0, FLOOR_TOKEN_CHECK: 110.0}))
+
+    assert "signature" not in without
+    assert "(200 us, 110 us of it a signature verified on every request" in with_check
 
 
 def test_the_framework_sentence_is_left_out_without_both_figures():

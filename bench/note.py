@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg2
 
-from .breakdown import EMPTY_DRF, FLOOR_RETRIEVE, FLOOR_TOKEN_CHECK
+from .breakdown import framework_lines
 from .report import HEADERS, markdown_table, remote_target_rows, table_rows, target_rows, verdict
 from .scenarios import SCENARIOS_BY_NAME
 
@@ -179,29 +179,6 @@ def breakdown_lines(breakdown):
         markdown_table(["layer", "CPU us per call"], rows),
         "",
         *framework_lines(breakdown),
-    ]
-
-
-def framework_lines(breakdown):
-    """What the framework alone costs, against the floor's retrieve and the CPU the retrieve target allows."""
-    if EMPTY_DRF not in breakdown or FLOOR_RETRIEVE not in breakdown:
-        return []
-    framework, floor = breakdown[EMPTY_DRF], breakdown[FLOOR_RETRIEVE]
-    allowed = floor / SCENARIOS_BY_NAME["retrieve"].floor_share_target
-    token_check = breakdown.get(FLOOR_TOKEN_CHECK)
-    of_which = (
-        f" {token_check:.0f} us of it a signature verified on every request, which the service's cache of"
-        " verified tokens spares it;"
-        if token_check
-        else ""
-    )
-    return [
-        "With no work to do, a request through Django, the middleware and DRF (an empty view with the API's"
-        f" authentication) costs {framework:.0f} us, {framework / floor:.0%} of the floor's whole retrieve"
-        f" ({floor:.0f} us,{of_which} its SELECT included). The retrieve target allows the service"
-        f" {allowed:.0f} us, so it leaves {max(allowed - framework, 0):.0f} us for the task's own work: reading"
-        " it, checking its owner, its ETag and its JSON.",
-        "",
     ]
 
 

@@ -4,9 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.breakdown import EMPTY_DRF, FLOOR_RETRIEVE, FLOOR_TOKEN_CHECK
+from bench.breakdown import EMPTY_DRF, FLOOR_RETRIEVE, FLOOR_TOKEN_CHECK, framework_lines
 from bench.framework_urls import EMPTY_DJANGO_PATH, EMPTY_DRF_PATH
-from bench.note import framework_lines
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The delete scenario's pool, shared between the warm-up and the measured run (bench/scenarios.py)."""
 
+from types import SimpleNamespace
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +15,7 @@ def test_the_warm_up_gets_the_pool_in_proportion_to_its_seconds():
 
 
 def test_the_two_shares_follow_each_other_without_overlapping():
-    pool = type("Pool", (), {"first_id": 500})()
+    pool = SimpleNamespace(first_id=500)  # what seed_delete_pool returns, as far as split_pool reads it
 
     warm, measured = split_pool({"BENCH_X": "1"}, pool, 20_000, 5714)
 

@@ -191,7 +191,8 @@ class BenchSession:
             "rounds": f"{options.rounds} per scenario, its apps taking turns (the order reversed every other round), "
             "each on a freshly started gunicorn; each figure is the median of the rounds', req/s ranges give them all",
             "logging": LOGGING,
-            "database": "; ".join(f"{mode.name}: {mode.description}" for mode in self.modes()),
+            "database": "; ".join(f"{mode.name}: {mode.description}" for mode in self.modes())
+            + "; the table vacuumed before each run, as autovacuum keeps production's",
             "round trip (median SELECT 1)": self.calibration,
             "total time": str(datetime.timedelta(seconds=round(elapsed))),
         }
